@@ -1,0 +1,109 @@
+"""The composition root: ``python -m bot COMMAND``.
+
+The only place that reads configuration, sets up logging, builds the index and
+starts an adapter. Everything else receives what it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, from_env
+from bot.logsetup import configure_logging
+from corpus.ingest import ArticleError
+from embeddings.errors import EmbeddingError, IndexStoreError
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--article", type=Path, help="article file (.txt or .md); env ARTICLE_PATH")
+    common.add_argument("--data-dir", type=Path, help="models and indexes; env ARTICLE_BOT_DATA_DIR")
+    common.add_argument("--model", help="sentence-transformers model; env EMBEDDING_MODEL")
+    common.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR; env LOG_LEVEL")
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("console", parents=[common], help="chat with the bot in this terminal")
+    ask = sub.add_parser("ask", parents=[common], help="answer one question, or stdin line by line")
+    ask.add_argument("question", nargs="?", help="omit to read questions from stdin, one a line")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    index = sub.add_parser("index", parents=[common], help="build the index for an article")
+    index.add_argument("path", type=Path, nargs="?", help="the article (default: --article)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    article = getattr(args, "path", None) or args.article
+    return from_env(
+        article=article, data_dir=args.data_dir, model=args.model,
+        log_level=args.log_level.upper() if args.log_level else None,
+    )
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.build import build_core
+    from bot.render_text import render_answer
+
+    core = build_core(settings)
+    questions = [args.question] if args.question is not None else None
+    for question in questions or (line.rstrip("\r\n") for line in sys.stdin):
+        answer = core.ask(question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(render_answer(answer, core.article) + "\n", flush=True)
+    return 0
+
+
+def _console(settings: Settings) -> int:
+    from bot.build import build_core
+    from bot.console import ConsoleAdapter
+
+    print("Loading the article and the model…", file=sys.stderr, flush=True)
+    ConsoleAdapter(build_core(settings), sys.stdin, sys.stdout).run()
+    return 0
+
+
+def _index(settings: Settings) -> int:
+    from bot.build import build_core
+
+    core = build_core(settings)
+    count = sum(1 for _ in core.article.paragraphs())
+    print(f"indexed {count} paragraphs of “{core.article.title}” in {settings.index_dir}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, [settings.telegram_token or ""])
+    try:
+        if args.command == "console":
+            return _console(settings)
+        if args.command == "ask":
+            return _ask(args, settings)
+        return _index(settings)
+    except (ConfigError, ArticleError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (EmbeddingError, IndexStoreError) as exc:
+        log.error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""What the core hands to every adapter: an answer, independent of how it is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from embeddings.passages import Passage
+
+
+class AnswerKind(str, Enum):
+    ANSWER = "answer"
+    NOT_COVERED = "not_covered"  # the article does not answer this
+    GREETING = "greeting"  # hello / thanks: greet back, quote nothing
+    EMPTY = "empty"  # nothing to search for: blank, only emoji or punctuation
+    TOO_LONG = "too_long"  # over the stated question limit
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A passage as shown to this asker: possibly converted to their script."""
+
+    passage: Passage
+    text: str
+    heading: str | None
+    subheading: str | None
+    score: float
+    highlights: tuple[tuple[int, int], ...]  # character spans of the answering sentence(s)
+
+    @property
+    def position(self) -> int:
+        return self.passage.position
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    kind: AnswerKind
+    quotes: tuple[Quote, ...] = ()
+    converted: bool = False  # quotes were converted to Simplified for this asker
+    closest: Quote | None = None  # for a refusal: the best match that was not good enough
+
+    @property
+    def answered(self) -> bool:
+        return self.kind is AnswerKind.ANSWER
+
+    def to_json(self) -> dict[str, object]:
+        """The ``ask --json`` contract: keep these keys stable, tools are built on them."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "kind": self.kind.value,
+            "converted": self.converted,
+            "passages": [
+                {
+                    "text": q.text,
+                    "section": q.heading,
+                    "subheading": q.subheading,
+                    "paragraph": q.position,
+                    "score": round(q.score, 4),
+                    "highlights": [list(span) for span in q.highlights],
+                }
+                for q in self.quotes
+            ],
+        }

@@ -1,0 +1,80 @@
+"""All configuration, read once and validated at start-up by the composition root.
+
+Environment variables (and the CLI flags that override them) are documented in
+the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from corpus.ingest import BUNDLED_ARTICLE
+from embeddings.encoder import DEFAULT_MODEL
+
+# BotFather tokens look like 123456789:AA...; the shape check catches paste errors early.
+_TOKEN = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{30,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and never holds a secret."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    article: Path = BUNDLED_ARTICLE
+    data_dir: Path = field(default_factory=lambda: Path(user_cache_dir("article-bot")))
+    model: str = DEFAULT_MODEL
+    log_level: str = "WARNING"
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str | None = None
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes" / self.article.stem
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, then CLI overrides (None means "not given")."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    if env.get("ARTICLE_PATH"):
+        values["article"] = Path(env["ARTICLE_PATH"])
+    if env.get("ARTICLE_BOT_DATA_DIR"):
+        values["data_dir"] = Path(env["ARTICLE_BOT_DATA_DIR"])
+    if env.get("EMBEDDING_MODEL"):
+        values["model"] = env["EMBEDDING_MODEL"]
+    if env.get("LOG_LEVEL"):
+        values["log_level"] = env["LOG_LEVEL"].upper()
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        values["telegram_token"] = env["TELEGRAM_BOT_TOKEN"].strip()
+    if env.get("TELEGRAM_API_BASE_URL"):
+        values["telegram_api_base_url"] = env["TELEGRAM_API_BASE_URL"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not settings.article.is_file():
+        raise ConfigError(f"article file not found: {settings.article}")
+    if settings.log_level not in logging.getLevelNamesMapping():
+        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR: got {settings.log_level!r}")
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise ConfigError(f"data directory is not a directory: {settings.data_dir}")
+
+
+def require_telegram_token(settings: Settings) -> str:
+    token = settings.telegram_token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather, put it in .env)")
+    if not _TOKEN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon, then the secret")
+    return token

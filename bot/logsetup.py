@@ -1,0 +1,48 @@
+"""Logging for the process, set up once by the composition root (never at import time)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+REDACTED = "[REDACTED]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace secrets wherever they would appear: message, arguments or traceback.
+
+    HTTP libraries log request URLs, and the Bot API puts the token in every URL.
+    """
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.stack_info:
+            message += "\n" + record.stack_info
+            record.stack_info = None
+        record.msg, record.args = self._scrub(message), None
+        return True
+
+
+def configure_logging(level: str, secrets: list[str] | None = None) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets or []))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL at INFO; the token is in them. Keep it at WARNING.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

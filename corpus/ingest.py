@@ -1,0 +1,206 @@
+"""Turn a scraped article file into an :class:`Article`.
+
+Two input styles are accepted. The scraped plain-text style (one paragraph a line,
+section headings as short unpunctuated lines followed by a subheading) is what the
+bundled article uses; Markdown (``#`` title, ``##`` sections, blank-line paragraphs)
+lets a user bring their own article. Structure is recognised by shape, never by
+line number, so another article of either kind parses the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus.clean import clean_line
+from corpus.model import Article, Paragraph, Section
+
+log = logging.getLogger(__name__)
+
+BUNDLED_ARTICLE = Path(__file__).with_name("000_b5519ea694e741d6.txt")
+
+# Sentence punctuation, ASCII and full-width: a heading never carries any of it.
+_SENTENCE_PUNCT = re.compile(r"[。，,；;：:！!？?、─—…]")
+_HEADING_MAX = 12
+_SUBHEADING_MAX = 40
+# "本報記者 孫立偉 潘立峰 攝" or "(記者 孟若冰 攝)": a photo credit, not content.
+_CREDIT = re.compile(r"\s*[（(]?\s*(?:本報)?記者[^（()）。]{1,40}?攝\s*[）)]?\s*$")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_FOOTER_MARK = "·"
+
+
+class ArticleError(Exception):
+    """The article file cannot be read or holds no quotable text."""
+
+
+@dataclass
+class _Draft:
+    """Mutable state while walking the lines; frozen into an Article at the end."""
+
+    title: str | None = None
+    credit: str | None = None
+    lead: list[str] = field(default_factory=list)
+    sections: list[tuple[str, str | None, list[str]]] = field(default_factory=list)
+    footer: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+
+    def add_paragraph(self, text: str) -> None:
+        if self.sections:
+            self.sections[-1][2].append(text)
+        else:
+            self.lead.append(text)
+
+
+def load_article(path: Path = BUNDLED_ARTICLE) -> Article:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"cannot read the article {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(f"the article {path} is not UTF-8 text") from exc
+    content_hash = hashlib.sha256(raw).hexdigest()
+    if path.suffix.lower() in {".md", ".markdown"} or text.lstrip().startswith("# "):
+        draft = _parse_markdown(text)
+    else:
+        draft = _parse_scraped(text)
+    article = _freeze(draft, content_hash, fallback_title=path.stem)
+    if not any(True for _ in article.paragraphs()):
+        raise ArticleError(f"the article {path} has no paragraphs to quote")
+    return article
+
+
+def _clean(draft: _Draft, line: str) -> str:
+    cleaned, repairs = clean_line(line)
+    draft.repairs.extend(
+        f"{r.original!r} → {r.replacement!r} ({'repaired' if r.repaired else 'unreadable'})"
+        for r in repairs
+    )
+    return cleaned
+
+
+def _is_heading_shape(line: str, limit: int) -> bool:
+    return 0 < len(line) <= limit and not _SENTENCE_PUNCT.search(line)
+
+
+def _split_credit(line: str) -> tuple[str, str | None]:
+    match = _CREDIT.search(line)
+    if not match:
+        return line, None
+    credit = match.group(0).strip().strip("()（）").strip()
+    return line[: match.start()].rstrip(), credit
+
+
+def _parse_scraped(text: str) -> _Draft:
+    draft = _Draft()
+    lines = [line for line in (_clean(draft, raw) for raw in text.splitlines()) if line]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(_FOOTER_MARK) or _EMAIL.search(line) or draft.footer:
+            draft.footer.append(line.lstrip(_FOOTER_MARK).strip())
+            i += 1
+            continue
+        body, credit = _split_credit(line)
+        if credit:
+            draft.credit = draft.credit or credit
+            if draft.title is None and not draft.lead and not draft.sections:
+                # A captioned photo opens the article: its caption is the best title we have.
+                draft.title = body.rstrip("。")
+                i += 1
+                continue
+            line = body
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if _is_heading_shape(line, _HEADING_MAX) and _is_heading_shape(nxt, _SUBHEADING_MAX):
+            draft.sections.append((line, nxt, []))
+            i += 2
+            continue
+        if line:
+            draft.add_paragraph(line)
+        i += 1
+    return draft
+
+
+def _parse_markdown(text: str) -> _Draft:
+    draft = _Draft()
+    block: list[str] = []
+
+    def flush() -> None:
+        if block:
+            joiner = " " if all(part.isascii() for part in block) else ""
+            draft.add_paragraph(_clean(draft, joiner.join(block)))
+            block.clear()
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            flush()
+            continue
+        heading = re.match(r"^(#{1,3})\s+(.*?)\s*#*$", line)
+        if heading:
+            flush()
+            level, title = len(heading.group(1)), _clean(draft, heading.group(2))
+            if level == 1 and draft.title is None:
+                draft.title = title
+            elif level == 2 or not draft.sections:
+                draft.sections.append((title, None, []))
+            elif draft.sections[-1][1] is None and not draft.sections[-1][2]:
+                name, _, paragraphs = draft.sections[-1]
+                draft.sections[-1] = (name, title, paragraphs)
+            continue
+        block.append(line)
+    flush()
+    return draft
+
+
+def _paragraph_id(text: str, taken: set[str]) -> str:
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+    pid = f"p{digest[:8]}"
+    n = 2
+    while pid in taken:  # the same paragraph twice: keep both, ids still stable
+        pid = f"p{digest[:8]}-{n}"
+        n += 1
+    taken.add(pid)
+    return pid
+
+
+def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
+    taken: set[str] = set()
+    position = 0
+
+    def make(texts: list[str], section: int | None) -> tuple[Paragraph, ...]:
+        nonlocal position
+        out = []
+        for text in texts:
+            position += 1
+            out.append(Paragraph(_paragraph_id(text, taken), text, position, section))
+        return tuple(out)
+
+    lead = make(draft.lead, None)
+    sections = tuple(
+        Section(number, heading, subheading, make(texts, number))
+        for number, (heading, subheading, texts) in enumerate(draft.sections, start=1)
+    )
+    source = next((_source_name(line) for line in draft.footer if _source_name(line)), None)
+    for entry in draft.repairs:
+        log.info("article cleaning: %s", entry)
+    return Article(
+        title=draft.title or (draft.lead[0][:40] if draft.lead else fallback_title),
+        lead=lead,
+        sections=sections,
+        content_hash=content_hash,
+        source=source,
+        credit=draft.credit,
+        footer=tuple(draft.footer),
+        repairs=tuple(draft.repairs),
+    )
+
+
+def _source_name(footer_line: str) -> str | None:
+    """The copyright line names the publishing site in quotes: 來源為“北方網”."""
+    match = re.search(r"來源為\s*[“\"]([^”\"]+)[”\"]", footer_line)
+    return match.group(1) if match else None

@@ -1,0 +1,64 @@
+"""Script-insensitive text: what the lexical index and the script detector compare."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def to_simplified(text: str) -> str:
+    return str(_t2s().convert(text))
+
+
+def to_traditional(text: str) -> str:
+    return str(_s2t().convert(text))
+
+
+def normalize(text: str) -> str:
+    """Fold the differences users don't mean: script, width and case."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+
+
+def tokens(text: str) -> list[str]:
+    """Character uni- and bigrams for Chinese, words for Latin script and numbers.
+
+    Chinese has no spaces and this article's names (津心辦, 津治通) are not in any
+    segmenter's dictionary; overlapping character n-grams match them anyway.
+    """
+    norm = normalize(text)
+    out: list[str] = []
+    for run in _CJK.findall(norm):
+        out.extend(run)
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    out.extend(_WORD.findall(norm))
+    return out
+
+
+def script_of(text: str) -> str:
+    """'hans', 'hant' or 'other': which script the asker writes, to quote back in it."""
+    han = "".join(_CJK.findall(text))
+    if not han:
+        return "other"
+    simplified, traditional = to_simplified(han), to_traditional(han)
+    if simplified == traditional:
+        return "hans"  # nothing tells them apart; most users write Simplified
+    changed_by_t2s = sum(a != b for a, b in zip(han, simplified, strict=False))
+    changed_by_s2t = sum(a != b for a, b in zip(han, traditional, strict=False))
+    return "hant" if changed_by_t2s > changed_by_s2t else "hans"

@@ -1,0 +1,144 @@
+"""The index directory: FAISS file, passages and a manifest that says what they were built from.
+
+Like txtai's ``ann/`` metadata, the manifest is the contract: a different article,
+model or dimension, or a file whose hash does not match, means the directory is
+stale, and it is rebuilt rather than trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from filelock import FileLock
+
+from embeddings.encoder import Encoder
+from embeddings.errors import IndexStoreError
+from embeddings.passages import Passage
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+INDEX_FILE = "index.faiss"
+PASSAGES_FILE = "passages.json"
+MANIFEST_FILE = "manifest.json"
+# Exact search is both faster and exact below this size (see `python -m bot bench`).
+HNSW_MIN_VECTORS = 50_000
+
+
+@dataclass
+class StoredIndex:
+    index: faiss.Index
+    passages: list[Passage]
+    manifest: dict[str, object]
+    rebuilt: bool
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make_faiss_index(vectors: np.ndarray) -> faiss.Index:
+    """Inner product over normalised vectors is cosine similarity."""
+    dim = vectors.shape[1]
+    index: faiss.Index
+    if len(vectors) >= HNSW_MIN_VECTORS:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _expected(article_hash: str, encoder: Encoder) -> dict[str, object]:
+    return {
+        "format": FORMAT_VERSION,
+        "article_sha256": article_hash,
+        "model": encoder.model_id,
+        "dimension": encoder.dimension,
+    }
+
+
+def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | None:
+    """The stored index, or None with the reason logged once."""
+    manifest_path = directory / MANIFEST_FILE
+    if not manifest_path.exists():
+        log.info("no index in %s yet: building it", directory)
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        stale = {k: manifest.get(k) for k, v in expected.items() if manifest.get(k) != v}
+        if stale:
+            log.info("index in %s was built for %s: rebuilding", directory, stale)
+            return None
+        for name, key in ((INDEX_FILE, "index_sha256"), (PASSAGES_FILE, "passages_sha256")):
+            if _sha256(directory / name) != manifest.get(key):
+                log.warning("index file %s is damaged (hash mismatch): rebuilding", name)
+                return None
+        index = faiss.read_index(str(directory / INDEX_FILE))
+        raw = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
+        passages = [Passage.from_json(item) for item in raw]
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        log.warning("index in %s is unreadable (%s): rebuilding", directory, exc)
+        return None
+    if index.ntotal != len(passages) or index.d != expected["dimension"]:
+        log.warning("index in %s does not match its passages: rebuilding", directory)
+        return None
+    return StoredIndex(index, passages, manifest, rebuilt=False)
+
+
+def _build(
+    directory: Path, passages: list[Passage], encoder: Encoder, expected: dict[str, object]
+) -> StoredIndex:
+    vectors = encoder.encode_passages([p.embedding_text() for p in passages])
+    index = make_faiss_index(vectors)
+    _atomic_write(directory / INDEX_FILE, faiss.serialize_index(index).tobytes())
+    payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
+    _atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
+    manifest = {
+        **expected,
+        "count": len(passages),
+        "index_type": type(index).__name__,
+        "index_sha256": _sha256(directory / INDEX_FILE),
+        "passages_sha256": _sha256(directory / PASSAGES_FILE),
+    }
+    # The manifest goes last: a crash before this line leaves a directory that reads as stale.
+    _atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
+    log.info("built the index of %d passages in %s", len(passages), directory)
+    return StoredIndex(index, passages, manifest, rebuilt=True)
+
+
+def load_or_build(
+    directory: Path, article_hash: str, passages: list[Passage], encoder: Encoder
+) -> StoredIndex:
+    expected = _expected(article_hash, encoder)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(directory / ".lock")):
+            stored = _try_load(directory, expected)
+            if stored is not None and stored.passages == passages:
+                return stored
+            return _build(directory, passages, encoder, expected)
+    except OSError as exc:
+        raise IndexStoreError(f"cannot write the index in {directory}: {exc}") from exc
