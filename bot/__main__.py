@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +26,9 @@ log = logging.getLogger("bot")
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--article", type=Path, help="article file (.txt or .md); env ARTICLE_PATH")
-    common.add_argument("--data-dir", type=Path, help="models and indexes; env ARTICLE_BOT_DATA_DIR")
+    common.add_argument(
+        "--data-dir", type=Path, help="models and indexes; env ARTICLE_BOT_DATA_DIR"
+    )
     common.add_argument("--model", help="sentence-transformers model; env EMBEDDING_MODEL")
     common.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR; env LOG_LEVEL")
 
@@ -36,13 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     index = sub.add_parser("index", parents=[common], help="build the index for an article")
     index.add_argument("path", type=Path, nargs="?", help="the article (default: --article)")
+    tg = sub.add_parser("telegram", parents=[common], help="run the Telegram bot")
+    tg.add_argument("--webhook-url", help="public HTTPS URL; without it the bot polls")
+    tg.add_argument("--listen", default="0.0.0.0", help="webhook listening address")
+    tg.add_argument("--port", type=int, default=8443, help="webhook listening port")
+    tg.add_argument("--secret-token", help="webhook secret; env TELEGRAM_WEBHOOK_SECRET")
+    sub.add_parser("health", parents=[common], help="exit 0 if the Telegram bot is alive")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     article = getattr(args, "path", None) or args.article
     return from_env(
-        article=article, data_dir=args.data_dir, model=args.model,
+        article=article,
+        data_dir=args.data_dir,
+        model=args.model,
         log_level=args.log_level.upper() if args.log_level else None,
     )
 
@@ -80,6 +92,53 @@ def _index(settings: Settings) -> int:
     return 0
 
 
+def _telegram(args: argparse.Namespace, settings: Settings) -> int:
+    # PTB 22 deprecates integer retry_after and warns on every 429 unless this is set.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    from bot.batcher import Batcher
+    from bot.build import build_core
+    from bot.config import require_telegram_token, require_webhook_secret
+    from bot.telegram_bot import TelegramAdapter, TelegramOptions
+
+    token = require_telegram_token(settings)
+    secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
+    core = build_core(settings)
+    options = TelegramOptions(
+        questions_per_minute=settings.questions_per_minute, heartbeat=settings.heartbeat_file
+    )
+    adapter = TelegramAdapter(core, Batcher(core), options)
+    app = adapter.build(token, settings.telegram_api_base_url)
+    if args.webhook_url:
+        log.warning("serving the webhook on %s:%d", args.listen, args.port)
+        app.run_webhook(
+            listen=args.listen,
+            port=args.port,
+            url_path="telegram",
+            webhook_url=args.webhook_url,
+            secret_token=secret,
+        )
+    else:
+        log.warning("polling for updates")
+        app.run_polling()
+    return 0
+
+
+def _health(settings: Settings) -> int:
+    """For the container's health check: the bot touches its heartbeat every 30 s."""
+    from bot.telegram_bot import HEARTBEAT_SECONDS
+
+    try:
+        age = time.time() - settings.heartbeat_file.stat().st_mtime
+    except OSError:
+        print("unhealthy: no heartbeat yet", file=sys.stderr)
+        return 1
+    if age > 3 * HEARTBEAT_SECONDS:
+        print(f"unhealthy: last heartbeat {age:.0f} s ago", file=sys.stderr)
+        return 1
+    print(f"healthy: last heartbeat {age:.0f} s ago")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -93,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _console(settings)
         if args.command == "ask":
             return _ask(args, settings)
+        if args.command == "telegram":
+            return _telegram(args, settings)
+        if args.command == "health":
+            return _health(settings)
         return _index(settings)
     except (ConfigError, ArticleError) as exc:
         print(f"error: {exc}", file=sys.stderr)

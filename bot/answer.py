@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from embeddings.passages import Passage
 
 
-class AnswerKind(str, Enum):
+class AnswerKind(StrEnum):
     ANSWER = "answer"
     NOT_COVERED = "not_covered"  # the article does not answer this
     GREETING = "greeting"  # hello / thanks: greet back, quote nothing

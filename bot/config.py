@@ -34,6 +34,11 @@ class Settings:
     log_level: str = "WARNING"
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_base_url: str | None = None
+    questions_per_minute: int = 20
+
+    @property
+    def heartbeat_file(self) -> Path:
+        return self.data_dir / "telegram.heartbeat"
 
     @property
     def index_dir(self) -> Path:
@@ -56,17 +61,28 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["telegram_token"] = env["TELEGRAM_BOT_TOKEN"].strip()
     if env.get("TELEGRAM_API_BASE_URL"):
         values["telegram_api_base_url"] = env["TELEGRAM_API_BASE_URL"]
+    if env.get("QUESTIONS_PER_MINUTE"):
+        values["questions_per_minute"] = _positive_int("QUESTIONS_PER_MINUTE", env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)
     return settings
 
 
+def _positive_int(name: str, env: Mapping[str, str]) -> int:
+    raw = env[name]
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive whole number: got {raw!r}")
+    return int(raw)
+
+
 def _validate(settings: Settings) -> None:
     if not settings.article.is_file():
         raise ConfigError(f"article file not found: {settings.article}")
     if settings.log_level not in logging.getLevelNamesMapping():
-        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR: got {settings.log_level!r}")
+        raise ConfigError(
+            f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR: got {settings.log_level!r}"
+        )
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise ConfigError(f"data directory is not a directory: {settings.data_dir}")
 
@@ -76,5 +92,22 @@ def require_telegram_token(settings: Settings) -> str:
     if not token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather, put it in .env)")
     if not _TOKEN.match(token):
-        raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon, then the secret")
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon, then the secret"
+        )
     return token
+
+
+# Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and - in a webhook secret token.
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def require_webhook_secret(given: str | None, env: Mapping[str, str] | None = None) -> str:
+    """Webhook mode refuses to start without a secret: anyone could post fake updates."""
+    env = os.environ if env is None else env
+    secret = given or env.get("TELEGRAM_WEBHOOK_SECRET", "")
+    if not secret:
+        raise ConfigError("webhook mode needs a secret: --secret-token or TELEGRAM_WEBHOOK_SECRET")
+    if not _SECRET.match(secret):
+        raise ConfigError("the webhook secret must be 16-256 characters of A-Z, a-z, 0-9, _ or -")
+    return secret

@@ -36,7 +36,7 @@ class ConsoleAdapter:
 
     def reply(self, line: str) -> str:
         command, _, argument = line.partition(" ")
-        if command == "/help" or command == "/start":
+        if command in {"/help", "/start"}:
             return HELP
         if command == "/sections":
             return render_sections(self.core.article)
@@ -61,8 +61,10 @@ class ConsoleAdapter:
         article = self.core.article
         count = sum(1 for _ in article.paragraphs())
         source = article.source or "unknown"
-        return (f"{article.title}\nSource: {source}\nParagraphs: {count}\n"
-                f"Model: {self.core.retriever.encoder.model_id}")
+        return (
+            f"{article.title}\nSource: {source}\nParagraphs: {count}\n"
+            f"Model: {self.core.retriever.encoder.model_id}"
+        )
 
     def _say(self, text: str) -> None:
         self.stdout.write(text + "\n")

@@ -21,8 +21,11 @@ from embeddings.retrieval import Hit, Retriever
 
 MAX_QUESTION_CHARS = 500
 _GREETINGS = frozenset(
-    """hi hello hey yo hola thanks thank you thx cheers good morning good evening bye
-    你好 您好 嗨 哈喽 哈囉 在吗 在嗎 在不在 早上好 晚上好 谢谢 謝謝 多谢 多謝 感谢 感謝 再见 再見 拜拜""".split()
+    {
+        *("hi", "hello", "hey", "yo", "hola", "thanks", "thank", "you", "thx", "cheers", "bye"),
+        *("你好", "您好", "嗨", "哈喽", "哈囉", "在吗", "在嗎", "在不在", "早上好", "晚上好"),
+        *("谢谢", "謝謝", "多谢", "多謝", "感谢", "感謝", "再见", "再見", "拜拜"),
+    }
 )
 _GREETING_PHRASES = frozenset({"thank you", "good morning", "good evening", "good night"})
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -50,9 +53,7 @@ class RefusalRule:
 
 def clean_question(text: str) -> str:
     """Drop control characters (NUL included) and collapse whitespace; keep everything else."""
-    kept = "".join(
-        " " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C"
-    )
+    kept = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C")
     return " ".join(kept.split())
 
 
@@ -60,8 +61,10 @@ def _is_greeting(question: str) -> bool:
     words = _NON_WORD.sub(" ", normalize(question)).strip()
     if not words:
         return False
-    return words in _GREETINGS or words in _GREETING_PHRASES or (
-        all(w in _GREETINGS for w in words.split()) and len(words.split()) <= 3
+    return (
+        words in _GREETINGS
+        or words in _GREETING_PHRASES
+        or (all(w in _GREETINGS for w in words.split()) and len(words.split()) <= 3)
     )
 
 

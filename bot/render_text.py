@@ -31,8 +31,10 @@ def render_quote(quote: Quote) -> str:
 
 
 def render_sections(article: Article) -> str:
-    lines = [f"{s.number}. {s.heading}" + (f" — {s.subheading}" if s.subheading else "")
-             for s in article.sections]
+    lines = [
+        f"{s.number}. {s.heading}" + (f" — {s.subheading}" if s.subheading else "")
+        for s in article.sections
+    ]
     return "Sections:\n" + "\n".join(lines) if lines else "This article has no sections."
 
 
@@ -47,10 +49,16 @@ def render_section(section: Section) -> str:
 def render_answer(answer: Answer, article: Article) -> str:
     if answer.kind is AnswerKind.ANSWER:
         best = render_quote(answer.quotes[0])
-        note = "\n(quoted in Simplified Chinese, converted from the original)" if answer.converted else ""
+        note = (
+            "\n(quoted in Simplified Chinese, converted from the original)"
+            if answer.converted
+            else ""
+        )
         return best + note
     if answer.kind is AnswerKind.GREETING:
-        return f"Hello! Ask me anything about “{article.title}”. Type /sections to see what it covers."
+        return (
+            f"Hello! Ask me anything about “{article.title}”. Type /sections to see what it covers."
+        )
     if answer.kind is AnswerKind.EMPTY:
         return "Please type a question in words, for example: 津心办有多少注册用户？"
     if answer.kind is AnswerKind.TOO_LONG:

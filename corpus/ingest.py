@@ -26,8 +26,10 @@ BUNDLED_ARTICLE = Path(__file__).with_name("000_b5519ea694e741d6.txt")
 _SENTENCE_PUNCT = re.compile(r"[。，,；;：:！!？?、─—…]")
 _HEADING_MAX = 12
 _SUBHEADING_MAX = 40
-# "本報記者 孫立偉 潘立峰 攝" or "(記者 孟若冰 攝)": a photo credit, not content.
-_CREDIT = re.compile(r"\s*[（(]?\s*(?:本報)?記者[^（()）。]{1,40}?攝\s*[）)]?\s*$")
+# "本報記者 孫立偉 潘立峰 攝" or "(記者 孟若冰 攝)" closing a paragraph: a photo credit.
+_CREDIT = re.compile(
+    r"\s*(?:[（(][^（()）]{1,40}?攝\s*[）)]|(?:本報)?記者[^。，,（()）]{1,40}?攝)\s*$"
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _FOOTER_MARK = "·"
 
@@ -185,7 +187,8 @@ def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
         Section(number, heading, subheading, make(texts, number))
         for number, (heading, subheading, texts) in enumerate(draft.sections, start=1)
     )
-    source = next((_source_name(line) for line in draft.footer if _source_name(line)), None)
+    names = (_source_name(line) for line in draft.footer)
+    source = next((name for name in names if name and "[…]" not in name), None)
     for entry in draft.repairs:
         log.info("article cleaning: %s", entry)
     return Article(

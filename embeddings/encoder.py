@@ -32,7 +32,7 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         if dim is None:
             raise EmbeddingError(f"model {self.model_id} does not report its dimension")
         return int(dim)
@@ -81,6 +81,9 @@ def load_encoder(spec: str, data_dir: Path) -> Encoder:
         raise EmbeddingError(f"cannot prepare the model in {data_dir}: {exc}") from exc
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar per load is noise in a chat console
 
     try:
         model = SentenceTransformer(path, device="cpu")

@@ -51,9 +51,9 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, config: FusionConfig) -> np.ndarray:
     if config.method == "rrf":
-        fused = config.dense_weight / (config.rrf_k + _ranks(dense)) + (
-            1 - config.dense_weight
-        ) / (config.rrf_k + _ranks(lexical))
+        fused = config.dense_weight / (config.rrf_k + _ranks(dense)) + (1 - config.dense_weight) / (
+            config.rrf_k + _ranks(lexical)
+        )
         return _minmax(fused)
     return config.dense_weight * _minmax(dense) + (1 - config.dense_weight) * _minmax(lexical)
 

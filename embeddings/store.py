@@ -88,9 +88,11 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
         return None
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        stale = {k: manifest.get(k) for k, v in expected.items() if manifest.get(k) != v}
+        stale = [
+            f"{k} {manifest.get(k)!r} → {v!r}" for k, v in expected.items() if manifest.get(k) != v
+        ]
         if stale:
-            log.info("index in %s was built for %s: rebuilding", directory, stale)
+            log.info("index in %s is stale (%s): rebuilding", directory, "; ".join(stale))
             return None
         for name, key in ((INDEX_FILE, "index_sha256"), (PASSAGES_FILE, "passages_sha256")):
             if _sha256(directory / name) != manifest.get(key):

@@ -1,0 +1,136 @@
+"""Telegram HTML for answers: every piece of article or user text escaped, tags balanced.
+
+Long replies are built as a list of self-contained blocks, so splitting a reply into
+Telegram-sized messages never cuts through a tag.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.answer import Answer, AnswerKind, Quote
+from bot.core import MAX_QUESTION_CHARS
+from bot.sentences import sentence_spans
+from corpus.model import Article, Section
+
+MESSAGE_LIMIT = 4096
+# Room left in a message for the heading lines that follow a quote.
+CHUNK = 3500
+_TAG = re.compile(r"<[^>]+>")
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def visible_length(fragment: str) -> int:
+    """Length as Telegram counts it: after tags are removed and entities decoded."""
+    return len(html.unescape(_TAG.sub("", fragment)))
+
+
+def _emphasised(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    out, last = [], 0
+    for start, end in sorted(spans):
+        out += [esc(text[last:start]), "<b>", esc(text[start:end]), "</b>"]
+        last = end
+    out.append(esc(text[last:]))
+    return "".join(out)
+
+
+def where_html(quote: Quote, total: int) -> str:
+    if quote.heading is None:
+        place = "<b>Introduction</b>"
+    elif quote.subheading:
+        place = f"<b>{esc(quote.heading)}</b> · <b>{esc(quote.subheading)}</b>"
+    else:
+        place = f"<b>{esc(quote.heading)}</b>"
+    return f"{place}\n<i>Paragraph {quote.position} of {total}</i>"
+
+
+def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
+    """Sentence-aligned spans of at most ``size`` characters; an over-long sentence is cut."""
+    out: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text) or [(0, len(text))]:
+        for a in range(start, end, size):
+            b = min(a + size, end)
+            if out and b - out[-1][0] <= size:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+    return out
+
+
+def quote_blocks(quote: Quote, total: int) -> list[str]:
+    """The quote as one blockquote, or several when one would not fit in a message."""
+    blocks = []
+    for start, end in chunks(quote.text):
+        spans = tuple(
+            (max(a, start) - start, min(b, end) - start)
+            for a, b in quote.highlights
+            if a < end and b > start
+        )
+        blocks.append(f"<blockquote>{_emphasised(quote.text[start:end], spans)}</blockquote>")
+    blocks.append(where_html(quote, total))
+    return blocks
+
+
+def answer_blocks(answer: Answer, article: Article, total: int) -> list[str]:
+    if answer.kind is AnswerKind.ANSWER:
+        blocks = quote_blocks(answer.quotes[0], total)
+        if answer.converted:
+            blocks.append("<i>Quoted in Simplified Chinese, converted from the original.</i>")
+        return blocks
+    if answer.kind is AnswerKind.GREETING:
+        return [
+            f"Hello! Ask me anything about <b>{esc(article.title)}</b>, "
+            "in Chinese or English. /sections shows what it covers."
+        ]
+    if answer.kind is AnswerKind.EMPTY:
+        return ["Please type a question in words, for example: 津心办有多少注册用户？"]
+    if answer.kind is AnswerKind.TOO_LONG:
+        return [f"That question is too long: please keep it under {MAX_QUESTION_CHARS} characters."]
+    return [
+        "The article does not cover this. 文章没有谈到这个问题。",
+        "See what it covers: /sections",
+    ]
+
+
+def sections_html(article: Article) -> str:
+    lines = [f"<b>{esc(article.title)}</b>", ""]
+    for s in article.sections:
+        sub = f" — {esc(s.subheading)}" if s.subheading else ""
+        lines.append(f"/section {s.number} · <b>{esc(s.heading)}</b>{sub}")
+    if not article.sections:
+        lines.append("This article has no sections.")
+    return "\n".join(lines)
+
+
+def section_blocks(section: Section) -> list[str]:
+    sub = f"\n{esc(section.subheading)}" if section.subheading else ""
+    blocks = [f"<b>{section.number}. {esc(section.heading)}</b>{sub}"]
+    for p in section.paragraphs:
+        parts = [esc(p.text[a:b]) for a, b in chunks(p.text)]
+        blocks.append(f"<i>¶{p.position}</i> {parts[0]}")
+        blocks.extend(parts[1:])
+    return blocks
+
+
+def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks into as few messages as fit; a block never straddles two messages."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}\n\n{block}" if current else block
+        if current and visible_length(candidate) > limit:
+            messages.append(current)
+            candidate = block
+        current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+def plain(fragment: str) -> str:
+    """The same message without markup: the fallback when Telegram rejects the HTML."""
+    return html.unescape(_TAG.sub("", fragment))

@@ -1,0 +1,72 @@
+"""Shared fixtures: the real article, the real converted model, real indexes.
+
+The converted model is kept in ``.test-cache/`` at the repository root (git-ignored)
+so that only the first test run on a machine pays for the conversion.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.core import ArticleBot
+from corpus.ingest import BUNDLED_ARTICLE
+from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
+
+# PTB 22 warns while building RetryAfter unless told to use timedelta; warnings are errors here.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+MODEL_CACHE = Path(os.environ.get("ARTICLE_BOT_TEST_CACHE", ROOT / ".test-cache"))
+
+
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    """A data directory holding the converted default model, built once per machine."""
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    return MODEL_CACHE
+
+
+@pytest.fixture(scope="session")
+def encoder(model_cache: Path) -> Encoder:
+    return load_encoder(DEFAULT_MODEL, model_cache)
+
+
+def fresh_data_dir(base: Path, model_cache: Path) -> Path:
+    """An empty data directory that shares the converted model but nothing else."""
+    data = base / "data"
+    (data / "models").mkdir(parents=True)
+    for entry in (model_cache / "models").iterdir():
+        if entry.is_dir():
+            os.symlink(entry, data / "models" / entry.name)
+    return data
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, encoder: Encoder, model_cache: Path) -> Path:
+    return fresh_data_dir(tmp_path, model_cache)
+
+
+@pytest.fixture(scope="session")
+def settings(model_cache: Path, encoder: Encoder) -> Settings:
+    return Settings(article=BUNDLED_ARTICLE, data_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def core(settings: Settings) -> ArticleBot:
+    from bot.build import build_core
+
+    return build_core(settings)
+
+
+@pytest.fixture
+def article_copy(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "article.txt"
+    shutil.copyfile(BUNDLED_ARTICLE, path)
+    yield path

@@ -1,0 +1,95 @@
+"""The console and ``ask --json`` end to end, in a subprocess, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import DATA, ROOT
+
+
+def _run(
+    args: list[str], data_dir: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "ARTICLE_BOT_DATA_DIR": str(data_dir), **env}
+    environment.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_console_answers_and_lists_sections(data_dir: Path) -> None:
+    session = "天津数字化综合发展水平在全国排第几？\n/sections\n/section 9\n/section abc\n/quit\n"
+    result = _run(["console"], data_dir, stdin=session)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "第七" in out and "数字天津 / 体悟网络文明建设的“获”与“得”" in out
+    assert "1. 凝心聚力" in out and "4. 數字天津" in out
+    assert "There is no section 9" in out and "Usage: /section N" in out
+    assert out.rstrip().endswith("Bye.")
+    assert "Traceback" not in result.stderr
+
+
+def test_console_quits_at_end_of_input(data_dir: Path) -> None:
+    result = _run(["console"], data_dir, stdin="/help\n")
+    assert result.returncode == 0 and "/sections" in result.stdout
+
+
+def test_ask_json_reads_questions_one_a_line(data_dir: Path) -> None:
+    questions = [
+        "天津数字化综合发展水平在全国排第几？",
+        "",
+        "明天天气怎么样？",
+        "你好",
+        "What is 津心辦?",
+    ]
+    result = _run(["ask", "--json"], data_dir, stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(questions)
+    objects = [json.loads(line) for line in lines]
+    assert [o["question"] for o in objects] == questions
+    first = objects[0]
+    assert first["answered"] is True
+    best = first["passages"][0]
+    assert set(best) >= {"text", "section", "subheading", "paragraph", "score", "highlights"}
+    assert "第七" in best["text"] and best["section"] == "数字天津"
+    start, end = best["highlights"][0]
+    assert "第七" in best["text"][start:end]
+    assert objects[1]["answered"] is False and objects[1]["passages"] == []
+    assert objects[2]["answered"] is False
+    assert objects[3]["kind"] == "greeting"
+    assert objects[4]["answered"] is True and "津心辦" in objects[4]["passages"][0]["text"]
+
+
+def test_ask_one_question_as_text(data_dir: Path) -> None:
+    result = _run(["ask", "津心辦累計註冊人數是多少？"], data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "1880萬" in result.stdout and "數字天津" in result.stdout
+
+
+def test_index_and_ask_a_markdown_article(data_dir: Path) -> None:
+    article = str(DATA / "sample_article.md")
+    built = _run(["index", article], data_dir)
+    assert built.returncode == 0, built.stderr
+    assert "indexed 5 paragraphs" in built.stdout
+    result = _run(["ask", "--json", "--article", article, "When did the keeper retire?"], data_dir)
+    assert result.returncode == 0, result.stderr
+    best = json.loads(result.stdout)["passages"][0]
+    assert "Margaret Lowe" in best["text"] and best["section"] == "History"
+
+
+def test_missing_article_is_a_one_line_error(data_dir: Path) -> None:
+    result = _run(["ask", "hi"], data_dir, ARTICLE_PATH="/nonexistent/article.txt")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: article file not found: /nonexistent/article.txt"

@@ -1,0 +1,58 @@
+"""Retrieval through the real index, checked against a brute-force reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.core import ArticleBot
+from embeddings.retrieval import FusionConfig, fuse
+
+
+def test_dense_scores_match_brute_force(core: ArticleBot) -> None:
+    retriever = core.retriever
+    passages = [p.embedding_text() for p in retriever.passages]
+    matrix = retriever.encoder.encode_passages(passages)
+    questions = ["天津数字化综合发展水平在全国排第几？", "How many people registered on 津心辦?"]
+    queries = retriever.encoder.encode_queries(questions)
+    reference = queries @ matrix.T
+    got = retriever.dense_scores(queries)
+    np.testing.assert_allclose(got, reference, atol=1e-4)
+    assert (np.argsort(-got, axis=1)[:, :3] == np.argsort(-reference, axis=1)[:, :3]).all()
+
+
+def test_fusion_is_a_weighted_sum_of_normalised_scores() -> None:
+    dense = np.array([0.9, 0.8, 0.7], dtype=np.float32)
+    lexical = np.array([0.0, 10.0, 5.0], dtype=np.float32)
+    fused = fuse(dense, lexical, FusionConfig(method="minmax", dense_weight=0.5))
+    np.testing.assert_allclose(fused, [0.5, 0.75, 0.25], atol=1e-6)
+    rrf = fuse(dense, lexical, FusionConfig(method="rrf", dense_weight=0.5))
+    assert rrf.argmax() == 1
+
+
+def test_done_when_question_quotes_seventh_under_digital_tianjin(core: ArticleBot) -> None:
+    answer = core.ask("天津数字化综合发展水平在全国排第几？")
+    assert answer.answered
+    best = answer.quotes[0]
+    assert "第七" in best.text
+    assert best.passage.heading == "數字天津"
+    assert best.passage.subheading == "體悟網絡文明建設的“獲”與“得”"
+
+
+def test_names_and_numbers_are_found(core: ArticleBot) -> None:
+    cases = {
+        "津心办累计注册人数是多少？": "1880萬",
+        "津治通上报了多少起文明事件？": "974萬",
+        "Who is 林宸旭?": "林宸旭",
+        "全國第一檔網絡法治節目叫什麼？": "天津網絡法治時間",
+    }
+    for question, needle in cases.items():
+        answer = core.ask(question)
+        assert answer.answered, question
+        assert needle in answer.quotes[0].passage.text, question
+
+
+def test_off_topic_questions_are_declined(core: ArticleBot) -> None:
+    for question in ["明天北京天气怎么样？", "How do I cook fried rice?", "谁赢了2018年世界杯？"]:
+        answer = core.ask(question)
+        assert not answer.answered, question
+        assert answer.closest is not None

@@ -1,0 +1,81 @@
+"""The index directory is reused when it matches and rebuilt, with a log line, when not."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.ingest import load_article
+from embeddings.encoder import Encoder
+from embeddings.passages import passages_of
+from embeddings.store import INDEX_FILE, MANIFEST_FILE, PASSAGES_FILE, load_or_build
+
+
+def _build(directory: Path, article_path: Path, encoder: Encoder):  # type: ignore[no-untyped-def]
+    article = load_article(article_path)
+    return load_or_build(directory, article.content_hash, passages_of(article), encoder)
+
+
+def test_manifest_records_what_the_index_was_built_from(
+    tmp_path: Path, article_copy: Path, encoder: Encoder
+) -> None:
+    stored = _build(tmp_path / "idx", article_copy, encoder)
+    manifest = json.loads((tmp_path / "idx" / MANIFEST_FILE).read_text())
+    assert stored.rebuilt
+    assert manifest["model"] == encoder.model_id
+    assert manifest["dimension"] == 384
+    assert manifest["article_sha256"] == load_article(article_copy).content_hash
+    assert manifest["count"] == stored.index.ntotal == len(stored.passages)
+
+
+def test_unchanged_index_is_reused(tmp_path: Path, article_copy: Path, encoder: Encoder) -> None:
+    _build(tmp_path / "idx", article_copy, encoder)
+    again = _build(tmp_path / "idx", article_copy, encoder)
+    assert not again.rebuilt
+
+
+def test_changed_article_rebuilds(
+    tmp_path: Path, article_copy: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _build(tmp_path / "idx", article_copy, encoder)
+    text = article_copy.read_text(encoding="utf-8")
+    article_copy.write_text(text.replace("1880萬", "1990萬"), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="embeddings.store"):
+        second = _build(tmp_path / "idx", article_copy, encoder)
+    assert second.rebuilt and "rebuilding" in caplog.text
+    assert any("1990萬" in p.text for p in second.passages)
+    assert not any("1990萬" in p.text for p in first.passages)
+
+
+def test_changed_model_rebuilds(
+    tmp_path: Path, article_copy: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    _build(tmp_path / "idx", article_copy, encoder)
+    renamed = Encoder(model_id="another-model", model=encoder.model)
+    with caplog.at_level(logging.INFO, logger="embeddings.store"):
+        again = _build(tmp_path / "idx", article_copy, renamed)
+    assert again.rebuilt and "another-model" in caplog.text
+
+
+@pytest.mark.parametrize("name", [INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE])
+@pytest.mark.parametrize("damage", ["truncate", "delete", "garbage"])
+def test_damaged_files_are_rebuilt_not_fatal(
+    tmp_path: Path, article_copy: Path, encoder: Encoder, name: str, damage: str
+) -> None:
+    first = _build(tmp_path / "idx", article_copy, encoder)
+    target = tmp_path / "idx" / name
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    elif damage == "delete":
+        target.unlink()
+    else:
+        target.write_bytes(b"\x00not what it was\xff")
+    again = _build(tmp_path / "idx", article_copy, encoder)
+    assert again.rebuilt
+    assert again.passages == first.passages
+    query = encoder.encode_queries(["津心辦註冊人數"])
+    assert np.array_equal(again.index.search(query, 3)[1], first.index.search(query, 3)[1])
