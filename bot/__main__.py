@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     tg.add_argument("--port", type=int, default=8443, help="webhook listening port")
     tg.add_argument("--secret-token", help="webhook secret; env TELEGRAM_WEBHOOK_SECRET")
     sub.add_parser("health", parents=[common], help="exit 0 if the Telegram bot is alive")
+    ev = sub.add_parser("eval", parents=[common], help="measure answers on the gold set")
+    ev.add_argument(
+        "--gold", type=Path, help="gold questions (JSON lines); default: the bundled set"
+    )
+    ev.add_argument("--json", type=Path, dest="json_path", help="also write the report here")
     return parser
 
 
@@ -139,6 +144,25 @@ def _health(settings: Settings) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.build import build_core
+    from bot.evaluate import GOLD, evaluate, format_report, load_gold
+
+    core = build_core(settings)
+    report = evaluate(core, load_gold(args.gold or GOLD), progress=_progress)
+    print(format_report(report))
+    payload = json.dumps(report, ensure_ascii=False, indent=1, default=float)
+    for path in (args.json_path, settings.data_dir / "eval.json"):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(payload, encoding="utf-8")
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(f"… {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -156,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _telegram(args, settings)
         if args.command == "health":
             return _health(settings)
+        if args.command == "eval":
+            return _eval(args, settings)
         return _index(settings)
     except (ConfigError, ArticleError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -26,4 +26,5 @@ def build_core(settings: Settings) -> ArticleBot:
         encoder.model_id,
         "rebuilt" if stored.rebuilt else "reused",
     )
-    return ArticleBot(article, Retriever(stored.passages, stored.index, encoder))
+    retriever = Retriever(stored.passages, stored.index, stored.sentences, encoder)
+    return ArticleBot(article, retriever)

@@ -11,8 +11,8 @@ import re
 
 from bot.answer import Answer, AnswerKind, Quote
 from bot.core import MAX_QUESTION_CHARS
-from bot.sentences import sentence_spans
 from corpus.model import Article, Section
+from corpus.sentences import sentence_spans
 
 MESSAGE_LIMIT = 4096
 # Room left in a message for the heading lines that follow a quote.
@@ -61,18 +61,32 @@ def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
     return out
 
 
+def _blockquote(quote: Quote, start: int, end: int, elide: bool = False) -> str:
+    spans = tuple(
+        (max(a, start) - start, min(b, end) - start)
+        for a, b in quote.highlights
+        if a < end and b > start
+    )
+    body = _emphasised(quote.text[start:end], spans)
+    if elide:
+        body = ("…" if start > 0 else "") + body + ("…" if end < len(quote.text) else "")
+    return f"<blockquote>{body}</blockquote>"
+
+
 def quote_blocks(quote: Quote, total: int) -> list[str]:
     """The quote as one blockquote, or several when one would not fit in a message."""
-    blocks = []
-    for start, end in chunks(quote.text):
-        spans = tuple(
-            (max(a, start) - start, min(b, end) - start)
-            for a, b in quote.highlights
-            if a < end and b > start
-        )
-        blocks.append(f"<blockquote>{_emphasised(quote.text[start:end], spans)}</blockquote>")
+    blocks = [_blockquote(quote, start, end) for start, end in chunks(quote.text)]
     blocks.append(where_html(quote, total))
     return blocks
+
+
+def quote_excerpt(quote: Quote, total: int) -> str:
+    """The quote as a single message (an inline result): if the paragraph is too long for
+    one, the part holding the answering sentence, with the cuts marked by "…"."""
+    parts = chunks(quote.text) or [(0, len(quote.text))]
+    first = min((a for a, _ in quote.highlights), default=0)
+    start, end = next(((a, b) for a, b in parts if first < b), parts[0])
+    return f"{_blockquote(quote, start, end, elide=True)}\n\n{where_html(quote, total)}"
 
 
 def answer_blocks(answer: Answer, article: Article, total: int) -> list[str]:

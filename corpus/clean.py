@@ -31,7 +31,7 @@ rejected (shown as another ``?``). The scraper then folded full-width forms to A
   script: Big5 for a Traditional line, GB2312 for a Simplified one, judged by which of
   them the line's own characters need; e.g. ``ū``, ``ㄓ``, ``诰`` in a Traditional line).
 * The fitting reading with the fewest foreign, then rare decoded characters, then rare or
-  foreign ones just after it, then the shortest, is taken. *Common* is punctuation or a
+  foreign (non-ASCII) ones just after it, then the shortest, is taken. *Common* is punctuation or a
   first-level (frequent) Big5/GB2312 ideograph, *rare* another ideograph of the script,
   *foreign* anything else. The reading is plausible Chinese, and repaired, when it holds at
   least two common characters and at least three of those for each rare or foreign one.
@@ -49,7 +49,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -168,7 +168,7 @@ def _grade(char: str, script: str) -> str:
     return "rare" if _native(char, script) else "foreign"
 
 
-def _tally(chars: list[str | None], script: str) -> _Tally:
+def _tally(chars: Sequence[str | None], script: str) -> _Tally:
     grades = [_grade(char, script) for char in chars if char is not None]
     return _Tally(grades.count("foreign"), grades.count("rare"), grades.count("common"))
 
@@ -199,7 +199,7 @@ def _is_blank(char: str) -> bool:
 
 
 def _is_anchor(text: str, pos: int) -> bool:
-    """A '?' followed by more text and not ending an ASCII word (as in a URL or English)."""
+    """A '?' followed by more text and not right after an ASCII letter (a URL, English)."""
     after_word = pos > 0 and text[pos - 1].isascii() and text[pos - 1].isalpha()
     followed = pos + 1 < len(text) and not _is_blank(text[pos + 1])
     return text[pos] == "?" and not after_word and followed
@@ -261,8 +261,9 @@ def _preference(
 ) -> tuple[int, int, int, int]:
     """Fewest foreign, then rare characters, in the span and just after it; then the shortest."""
     inside = _tally(chars, script)
-    after = _tally(list(text[reading.end : reading.end + _LOOKAHEAD]), script)
-    return inside.foreign, inside.rare, after.rare + after.foreign, reading.end
+    after = [ch for ch in text[reading.end : reading.end + _LOOKAHEAD] if not ch.isascii()]
+    stray = _tally(after, script)
+    return inside.foreign, inside.rare, stray.rare + stray.foreign, reading.end
 
 
 def _repair(chars: list[str | None], script: str) -> str | None:

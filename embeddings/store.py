@@ -25,17 +25,20 @@ from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 INDEX_FILE = "index.faiss"
+SENTENCES_FILE = "sentences.faiss"
 PASSAGES_FILE = "passages.json"
 MANIFEST_FILE = "manifest.json"
+_HASHED = (INDEX_FILE, SENTENCES_FILE, PASSAGES_FILE)
 # Exact search is both faster and exact below this size (see `python -m bot bench`).
 HNSW_MIN_VECTORS = 50_000
 
 
 @dataclass
 class StoredIndex:
-    index: faiss.Index
+    index: faiss.Index  # one vector per passage
+    sentences: faiss.Index  # one vector per sentence, passages in order
     passages: list[Passage]
     manifest: dict[str, object]
     rebuilt: bool
@@ -94,41 +97,50 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
         if stale:
             log.info("index in %s is stale (%s): rebuilding", directory, "; ".join(stale))
             return None
-        for name, key in ((INDEX_FILE, "index_sha256"), (PASSAGES_FILE, "passages_sha256")):
-            if _sha256(directory / name) != manifest.get(key):
+        for name in _HASHED:
+            if _sha256(directory / name) != manifest.get("sha256", {}).get(name):
                 log.warning("index file %s is damaged (hash mismatch): rebuilding", name)
                 return None
         index = faiss.read_index(str(directory / INDEX_FILE))
+        sentences = faiss.read_index(str(directory / SENTENCES_FILE))
         raw = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
         passages = [Passage.from_json(item) for item in raw]
-    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         log.warning("index in %s is unreadable (%s): rebuilding", directory, exc)
         return None
-    if index.ntotal != len(passages) or index.d != expected["dimension"]:
+    sentence_count = sum(len(p.sentences) for p in passages)
+    if (
+        index.ntotal != len(passages)
+        or sentences.ntotal != sentence_count
+        or index.d != expected["dimension"]
+    ):
         log.warning("index in %s does not match its passages: rebuilding", directory)
         return None
-    return StoredIndex(index, passages, manifest, rebuilt=False)
+    return StoredIndex(index, sentences, passages, manifest, rebuilt=False)
 
 
 def _build(
     directory: Path, passages: list[Passage], encoder: Encoder, expected: dict[str, object]
 ) -> StoredIndex:
-    vectors = encoder.encode_passages([p.embedding_text() for p in passages])
-    index = make_faiss_index(vectors)
+    index = make_faiss_index(encoder.encode_passages([p.text for p in passages]))
+    sentences = make_faiss_index(
+        encoder.encode_passages([s for p in passages for s in p.sentence_texts()])
+    )
     _atomic_write(directory / INDEX_FILE, faiss.serialize_index(index).tobytes())
+    _atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
     payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
     _atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
     manifest = {
         **expected,
         "count": len(passages),
+        "sentences": sentences.ntotal,
         "index_type": type(index).__name__,
-        "index_sha256": _sha256(directory / INDEX_FILE),
-        "passages_sha256": _sha256(directory / PASSAGES_FILE),
+        "sha256": {name: _sha256(directory / name) for name in _HASHED},
     }
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.
     _atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
     log.info("built the index of %d passages in %s", len(passages), directory)
-    return StoredIndex(index, passages, manifest, rebuilt=True)
+    return StoredIndex(index, sentences, passages, manifest, rebuilt=True)
 
 
 def load_or_build(

@@ -10,11 +10,18 @@ from embeddings.retrieval import FusionConfig, fuse
 
 def test_dense_scores_match_brute_force(core: ArticleBot) -> None:
     retriever = core.retriever
-    passages = [p.embedding_text() for p in retriever.passages]
-    matrix = retriever.encoder.encode_passages(passages)
+    encoder = retriever.encoder
+    paragraphs = encoder.encode_passages([p.text for p in retriever.passages])
     questions = ["天津数字化综合发展水平在全国排第几？", "How many people registered on 津心辦?"]
-    queries = retriever.encoder.encode_queries(questions)
-    reference = queries @ matrix.T
+    queries = encoder.encode_queries(questions)
+    best_sentence = np.stack(
+        [
+            (queries @ encoder.encode_passages(p.sentence_texts()).T).max(axis=1)
+            for p in retriever.passages
+        ],
+        axis=1,
+    )
+    reference = (queries @ paragraphs.T + best_sentence) / 2
     got = retriever.dense_scores(queries)
     np.testing.assert_allclose(got, reference, atol=1e-4)
     assert (np.argsort(-got, axis=1)[:, :3] == np.argsort(-reference, axis=1)[:, :3]).all()
@@ -51,8 +58,18 @@ def test_names_and_numbers_are_found(core: ArticleBot) -> None:
         assert needle in answer.quotes[0].passage.text, question
 
 
-def test_off_topic_questions_are_declined(core: ArticleBot) -> None:
-    for question in ["明天北京天气怎么样？", "How do I cook fried rice?", "谁赢了2018年世界杯？"]:
+def test_off_topic_questions_are_declined_with_the_closest_passage(core: ArticleBot) -> None:
+    off_topic = ["明天北京天气怎么样？", "狗不理包子怎么做？", "谁赢了2018年世界杯？", "量子力学是什么？",
+                 "推荐一部好看的电影", "What's the capital of France?"]  # fmt: skip
+    for question in off_topic:
         answer = core.ask(question)
-        assert not answer.answered, question
+        assert answer.kind.value == "not_covered", question
+        assert answer.quotes == ()
         assert answer.closest is not None
+        assert answer.closest.passage == core.retriever.search(question, k=1)[0].passage
+
+
+def test_greetings_and_chit_chat_are_not_searched(core: ArticleBot) -> None:
+    for text in ["你好", "謝謝你！", "thanks, that's helpful", "who are you?", "在吗"]:
+        assert core.ask(text).kind.value == "greeting", text
+    assert core.ask("你好，津心办有多少注册用户？").answered

@@ -1,0 +1,71 @@
+"""The gold-set figures are floors: a change that makes answers worse fails here.
+
+The floors sit a little under the figures measured when they were set (README,
+"How good is it?"), so that noise from a library update does not fail CI but a real
+regression does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core import ArticleBot
+from bot.evaluate import choose_fusion, choose_rule, evaluate, load_gold, score
+
+
+@pytest.fixture(scope="module")
+def report(core: ArticleBot) -> dict[str, Any]:
+    return evaluate(core, load_gold())
+
+
+def test_held_out_ranking_floors(report: dict[str, Any]) -> None:
+    figures = report["heldout_minmax"]
+    assert figures["overall"]["hit@1"] >= 0.74
+    assert figures["overall"]["hit@3"] >= 0.85
+    assert figures["overall"]["mrr"] >= 0.80
+    assert figures["by_lang"]["zh-Hans"]["hit@1"] >= 0.84
+    assert figures["by_lang"]["zh-Hant"]["hit@1"] >= 0.88
+    assert figures["by_lang"]["en"]["hit@1"] >= 0.52
+
+
+def test_refusal_floors(report: dict[str, Any]) -> None:
+    refusal = report["heldout_minmax"]["refusal"]
+    assert refusal["answerable_refused"] <= 0.03
+    assert refusal["recall"] >= 0.25  # greetings and chit-chat at least; see README
+    deployed = report["deployed"]["figures"]["refusal"]
+    assert deployed["answerable_refused"] <= 0.02
+
+
+def test_score_fusion_beats_rank_fusion_here(report: dict[str, Any]) -> None:
+    minmax, rrf = report["heldout_minmax"]["overall"], report["heldout_rrf"]["overall"]
+    assert minmax["hit@1"] >= rrf["hit@1"]
+
+
+def test_deployed_parameters_are_the_ones_tuned_on_the_gold_set(
+    core: ArticleBot, report: dict[str, Any]
+) -> None:
+    assert report["tuned"]["fusion"] == asdict(core.retriever.fusion)
+    assert report["tuned"]["refusal"] == asdict(core.refusal)
+
+
+def test_every_gold_answer_is_in_some_passage(core: ArticleBot) -> None:
+    scored = score(core, load_gold())  # raises if a gold quote matches no passage
+    assert sum(s.item.answerable for s in scored) >= 110
+    fusion = choose_fusion(scored, "minmax")
+    assert choose_rule(scored, fusion) == core.refusal
+
+
+def test_eval_command_prints_and_writes_json(tmp_path: Path, data_dir: Path) -> None:
+    from tests.test_cli import _run
+
+    out = tmp_path / "report.json"
+    result = _run(["eval", "--json", str(out)], data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "Held-out (5-fold CV), min-max score fusion" in result.stdout
+    assert json.loads(out.read_text())["questions"] >= 130
+    assert (data_dir / "eval.json").exists()

@@ -1,0 +1,714 @@
+"""The Telegram adapter end to end: the real Application over HTTP against FakeBotApi.
+
+Each test runs the bot the way ``python -m bot telegram`` does (same builder, same
+post_init/post_shutdown sequence as ``run_polling``) on an event loop in a background
+thread, so the tests themselves are plain synchronous code: push an update, wait until
+the Application has finished with it, look at what reached the fake server. The fake
+parses our HTML by Telegram's rules and enforces its length limits, so a 200 from it
+means Telegram would have accepted the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import factories as f
+import pytest
+from fake_bot_api import Exchange, FakeBotApi, parse_html
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.batcher import Batcher
+from bot.build import build_core
+from bot.config import Settings
+from bot.core import ArticleBot
+from bot.telegram_bot import COMMANDS, TelegramAdapter, TelegramOptions
+from tests.conftest import ROOT
+
+JSONDict = dict[str, Any]
+
+QUESTION = "天津数字化综合发展水平在全国排第几？"
+TRADITIONAL = "天津數字化綜合發展水平在全國排第幾？"
+MENTION = f"@{f.BOT_USERNAME}"
+DONE_GROUP = 1_000  # after every handler of the adapter (they are all in group 0)
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy may route the bot's 127.0.0.1 traffic off the machine."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+# ---- the bot under test ------------------------------------------------------------------------
+
+
+@dataclass
+class RunningBot:
+    """The Application running in a background thread, and ways to talk to it."""
+
+    api: FakeBotApi
+    adapter: TelegramAdapter
+    app: Application
+    webhook_url: str | None = None
+    _done: set[int] = field(default_factory=set)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    async def _mark_done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        with self._cond:
+            self._done.add(update.update_id)
+            self._cond.notify_all()
+
+    def wait_done(self, update_ids: list[int], timeout: float = 60.0) -> None:
+        """Block until the Application has run every handler (and error handler) for them."""
+        with self._cond:
+            finished = self._cond.wait_for(lambda: self._done.issuperset(update_ids), timeout)
+        assert finished, f"updates not processed in {timeout}s: {set(update_ids) - self._done}"
+
+    def processed(self, update_id: int) -> bool:
+        with self._cond:
+            return update_id in self._done
+
+    def process(self, update: JSONDict, timeout: float = 60.0) -> list[Exchange]:
+        """Push one update (by polling or webhook) and return the calls made while handling it."""
+        since = len(self.api.exchanges)
+        if self.webhook_url is None:
+            update_id = self.api.push_update(update)["update_id"]
+        else:
+            status = self.api.post_webhook(self.webhook_url, update, WEBHOOK_SECRET)
+            assert status == 200
+            update_id = update["update_id"]
+        self.wait_done([update_id], timeout)
+        return self.api.exchanges[since:]
+
+    def ask(self, text: str, **message: Any) -> list[Exchange]:
+        return self.process(f.message_update(text, **message))
+
+
+@contextlib.contextmanager
+def running(
+    api: FakeBotApi,
+    core: ArticleBot,
+    options: TelegramOptions | None = None,
+    *,
+    webhook_port: int | None = None,
+) -> Iterator[RunningBot]:
+    """Run the adapter's Application like ``run_polling``/``run_webhook`` do, then stop it.
+
+    The shutdown must leave no task behind: the heartbeat and the batcher worker are the
+    adapter's to cancel.
+    """
+    adapter = TelegramAdapter(core, Batcher(core), options)
+    app = adapter.build(api.token, api.base_url)
+    url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
+    bot = RunningBot(api, adapter, app, url)
+    app.add_handler(TypeHandler(Update, bot._mark_done), group=DONE_GROUP)
+    started = threading.Event()
+    control: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+    failures: list[BaseException] = []
+
+    async def lifecycle() -> None:
+        stop = asyncio.Event()
+        control.append((asyncio.get_running_loop(), stop))
+        assert app.updater is not None and app.post_init and app.post_shutdown
+        await app.initialize()
+        try:
+            await app.post_init(app)
+            if webhook_port:
+                await app.updater.start_webhook(
+                    listen="127.0.0.1",
+                    port=webhook_port,
+                    url_path="telegram",
+                    webhook_url=url,
+                    secret_token=WEBHOOK_SECRET,
+                )
+            else:
+                await app.updater.start_polling()
+            await app.start()
+            started.set()
+            await stop.wait()
+            await app.updater.stop()
+            await app.stop()
+        finally:
+            await app.shutdown()
+            await app.post_shutdown(app)
+        leftover = asyncio.all_tasks() - {asyncio.current_task()}
+        assert not leftover, f"tasks still pending after shutdown: {leftover}"
+
+    def main() -> None:
+        try:
+            asyncio.run(lifecycle())
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=main, name="bot-under-test")
+    thread.start()
+    try:
+        assert started.wait(60), "the Application did not start"
+        if failures:
+            raise failures[0]
+        yield bot
+    finally:
+        if control:
+            loop, stop = control[0]
+            with contextlib.suppress(RuntimeError):  # the loop already ended (start-up failed)
+                loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        assert not thread.is_alive(), "the Application did not shut down"
+    if failures:
+        raise failures[0]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def tg(api: FakeBotApi, core: ArticleBot) -> Iterator[RunningBot]:
+    with running(api, core) as bot:
+        yield bot
+
+
+# ---- reading what the bot sent -----------------------------------------------------------------
+
+
+def sent(exchanges: list[Exchange], method: str = "sendMessage") -> list[JSONDict]:
+    """Params of the calls to ``method`` that Telegram accepted, oldest first."""
+    return [e.params for e in exchanges if e.method == method and e.status == 200]
+
+
+def statuses(exchanges: list[Exchange], method: str = "sendMessage") -> list[int]:
+    return [e.status for e in exchanges if e.method == method]
+
+
+def visible(params: JSONDict) -> str:
+    """The text as the user sees it, parsed from the HTML by Telegram's rules."""
+    return parse_html(params["text"])[0] if params.get("parse_mode") == "HTML" else params["text"]
+
+
+def only_reply(exchanges: list[Exchange]) -> JSONDict:
+    """The one message the bot sent; every send must have been accepted as it was."""
+    assert statuses(exchanges) == [200], [(e.method, e.status, e.response) for e in exchanges]
+    [reply] = sent(exchanges)
+    assert reply["parse_mode"] == "HTML"
+    return reply
+
+
+def buttons(params: JSONDict) -> list[JSONDict]:
+    markup = params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def blockquotes(html: str) -> list[str]:
+    return re.findall(r"<blockquote>(.*?)</blockquote>", html, re.DOTALL)
+
+
+def bold(html: str) -> list[str]:
+    return re.findall(r"<b>(.*?)</b>", html, re.DOTALL)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ---- answers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "heading", "subheading", "converted"),
+    [
+        (QUESTION, "数字天津", "体悟网络文明建设的“获”与“得”", True),
+        (TRADITIONAL, "數字天津", "體悟網絡文明建設的“獲”與“得”", False),
+    ],
+    ids=["simplified", "traditional"],
+)
+def test_a_private_question_gets_the_quoted_paragraph(
+    tg: RunningBot, question: str, heading: str, subheading: str, converted: bool
+) -> None:
+    reply = only_reply(tg.ask(question))
+    html = reply["text"]
+    [quote] = blockquotes(html)
+    [sentence] = bold(quote)
+    assert "第七" in sentence and ("全国" in sentence) is converted
+    assert f"<b>{heading}</b>" in html and f"<b>{subheading}</b>" in html
+    assert f"Paragraph 21 of {tg.adapter.total}" in html
+    assert ("converted from the original" in html) is converted
+    # What Telegram shows: the quote as a blockquote entity, the sentence bold inside it.
+    [message] = tg.api.bot_messages(f.DEFAULT_USER["id"])[-1:]
+    kinds = {e["type"] for e in message["entities"]}
+    assert {"blockquote", "bold", "italic"} <= kinds
+    assert [b["text"] for b in buttons(reply)] == ["More ➡"]
+
+
+def test_the_typing_indicator_is_shown_while_answering(tg: RunningBot) -> None:
+    exchanges = tg.ask(QUESTION)
+    methods = [e.method for e in exchanges if e.method != "getUpdates"]
+    assert methods == ["sendChatAction", "sendMessage"]
+    assert sent(exchanges, "sendChatAction")[0]["action"] == "typing"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("明天天气怎么样？", "does not cover this"),
+        ("你好", "Hello!"),
+        ("🙂🙂", "Please type a question"),
+        ("问" * 600, "too long"),
+    ],
+    ids=["not-covered", "greeting", "empty", "too-long"],
+)
+def test_questions_without_a_quote_get_a_plain_reply(
+    tg: RunningBot, question: str, expected: str
+) -> None:
+    reply = only_reply(tg.ask(question))
+    assert expected in visible(reply)
+    assert "<blockquote>" not in reply["text"] and not buttons(reply)
+
+
+def test_a_sticker_gets_a_hint_to_type(tg: RunningBot) -> None:
+    reply = only_reply(tg.process(f.sticker_update()))
+    assert "only read text" in visible(reply)
+
+
+# ---- commands ------------------------------------------------------------------------------------
+
+
+def section_headings(core: ArticleBot) -> list[str]:
+    return [s.heading for s in core.sections]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/start", [QUESTION, "/sections", "/help"]),
+        ("/help", ["/sections", "/section N", "/about", "/ask question", "More"]),
+        ("/about", ["2022年中國網絡文明大會今日在津啟幕", "Paragraphs:", "4 sections", "Model:"]),
+        ("/section 99", ["There is no section 99: choose 1 to 4."]),
+        ("/section 0", ["There is no section 0"]),
+        ("/section abc", ["Usage: /section N, where N is 1 to 4."]),
+        ("/section", ["Usage: /section N"]),
+        ("/section 1 2", ["Usage: /section N"]),
+        ("/ask", ["Usage: /ask your question"]),
+        (f"/start@{f.BOT_USERNAME}", [QUESTION]),
+    ],
+)
+def test_commands(tg: RunningBot, command: str, expected: list[str]) -> None:
+    text = visible(only_reply(tg.ask(command)))
+    for fragment in expected:
+        assert fragment in text
+
+
+def test_sections_lists_every_heading(tg: RunningBot, core: ArticleBot) -> None:
+    text = visible(only_reply(tg.ask("/sections")))
+    for number, heading in enumerate(section_headings(core), start=1):
+        assert f"/section {number} · {heading}" in text
+
+
+def test_section_shows_its_paragraphs(tg: RunningBot, core: ArticleBot) -> None:
+    reply = only_reply(tg.ask("/section 2"))
+    text = visible(reply)
+    section = core.sections[1]
+    assert text.startswith(f"2. {section.heading}\n{section.subheading}")
+    for paragraph in section.paragraphs:
+        assert f"¶{paragraph.position} {paragraph.text}" in text
+    assert not buttons(reply)  # a short section fits in one page
+
+
+def test_every_command_in_the_menu_is_answered(tg: RunningBot) -> None:
+    [registered] = tg.api.calls_to("setMyCommands")
+    names = [c["command"] for c in registered["commands"]]
+    assert names == [c.command for c in COMMANDS]
+    assert set(names) == {"start", "help", "sections", "section", "about", "ask"}
+    for name in names:
+        assert len(sent(tg.ask(f"/{name}"))) == 1, name
+
+
+def test_the_bot_starts_even_if_the_command_menu_cannot_be_set(
+    api: FakeBotApi, core: ArticleBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.inject("setMyCommands", error_code=500)
+    with running(api, core) as bot:
+        assert "第七" in visible(only_reply(bot.ask(QUESTION)))
+    assert any("command" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_the_heartbeat_is_touched_while_running(
+    api: FakeBotApi, core: ArticleBot, tmp_path: Path
+) -> None:
+    heartbeat = tmp_path / "data" / "telegram.heartbeat"
+    with running(api, core, TelegramOptions(heartbeat=heartbeat)):
+        assert heartbeat.is_file()
+
+
+def test_too_many_questions_are_refused_politely(api: FakeBotApi, core: ArticleBot) -> None:
+    with running(api, core, TelegramOptions(questions_per_minute=2)) as bot:
+        for _ in range(2):
+            assert "第七" in visible(only_reply(bot.ask(QUESTION)))
+        refused = only_reply(bot.ask(QUESTION))
+        assert "at most 2 questions a minute" in visible(refused)
+        other = f.user("Bob")
+        assert "第七" in visible(only_reply(bot.ask(QUESTION, from_user=other)))
+
+
+# ---- buttons -------------------------------------------------------------------------------------
+
+
+def last_bot_message(api: FakeBotApi, chat_id: int) -> JSONDict:
+    return api.bot_messages(chat_id)[-1]
+
+
+def press(tg: RunningBot, data: str, message: JSONDict | None = None) -> list[Exchange]:
+    return tg.process(f.callback_query_update(data, message=message))
+
+
+def test_more_shows_the_next_best_passages_in_turn(tg: RunningBot, core: ArticleBot) -> None:
+    expected = core.ask(QUESTION).quotes
+    assert len(expected) == 3
+    key = buttons(only_reply(tg.ask(QUESTION)))[0]["callback_data"].split(":")[1]
+    chat = f.DEFAULT_USER["id"]
+    for rank in (1, 2):
+        answer = last_bot_message(tg.api, chat)
+        [button] = answer["reply_markup"]["inline_keyboard"][0]
+        assert button["callback_data"] == f"m:{key}:{rank}"
+        exchanges = press(tg, button["callback_data"], answer)
+        [acknowledged] = sent(exchanges, "answerCallbackQuery")
+        assert "text" not in acknowledged
+        text = visible(only_reply(exchanges))
+        assert text.startswith(f"Next best passage ({rank + 1} of 3):")
+        assert f"Paragraph {expected[rank].position} of " in text
+        assert expected[rank].text in text
+    assert "reply_markup" not in last_bot_message(tg.api, chat)  # the last one has no "More"
+    exchanges = press(tg, f"m:{key}:3", answer)
+    assert sent(exchanges, "answerCallbackQuery")[0]["text"] == "No more passages."
+
+
+def test_a_more_button_from_before_a_restart_has_expired(
+    api: FakeBotApi, core: ArticleBot
+) -> None:
+    chat = f.DEFAULT_USER["id"]
+    with running(api, core) as before:
+        before.ask(QUESTION)
+        old = last_bot_message(api, chat)
+    with running(api, core) as after:
+        assert buttons(only_reply(after.ask("津心办累计注册人数是多少？")))
+        exchanges = press(after, buttons(old)[0]["callback_data"], old)
+    assert "expired" in sent(exchanges, "answerCallbackQuery")[0]["text"]
+    assert sent(exchanges) == []
+
+
+@pytest.mark.parametrize("data", ["m:zzz:1", "garbage", "s:99:0", "m:1:99", "s:1:x"])
+def test_forged_or_stale_buttons_are_answered_politely(
+    tg: RunningBot, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    exchanges = press(tg, data)
+    [answered] = sent(exchanges, "answerCallbackQuery")
+    assert "expired" in answered["text"] and "ask" in answered["text"]
+    assert sent(exchanges) == [] and sent(exchanges, "editMessageText") == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# ---- groups --------------------------------------------------------------------------------------
+
+
+def test_in_groups_the_bot_speaks_only_when_spoken_to(tg: RunningBot) -> None:
+    group = f.group_chat()
+    assert [e.method for e in tg.ask(QUESTION, chat=group) if e.method != "getUpdates"] == []
+    assert sent(tg.ask("/sections", chat=group))  # commands work everywhere
+
+    asked = only_reply(tg.ask(f"/ask {QUESTION}", chat=group))
+    assert "第七" in visible(asked)
+    addressed = only_reply(tg.ask(f"/ask@{f.BOT_USERNAME} {QUESTION}", chat=group))
+    assert "第七" in visible(addressed)
+    mentioned = only_reply(tg.ask(f"{MENTION} {QUESTION}", chat=group))
+    assert "第七" in visible(mentioned)
+
+    bot_message = last_bot_message(tg.api, group["id"])
+    follow_up = only_reply(tg.ask("津心办累计注册人数是多少？", chat=group, reply_to=bot_message))
+    assert "1880" in visible(follow_up)
+
+    someone = f.message("I think so", chat=group, from_user=f.user("Carol"))
+    assert sent(tg.ask(QUESTION, chat=group, reply_to=someone)) == []
+    assert sent(tg.process(f.sticker_update(chat=group))) == []
+
+
+def test_a_bare_mention_asks_for_a_question(tg: RunningBot) -> None:
+    reply = only_reply(tg.ask(MENTION, chat=f.group_chat()))
+    assert "Please type a question" in visible(reply)
+
+
+# ---- inline mode ---------------------------------------------------------------------------------
+
+
+def test_inline_queries_offer_quotes_to_share(tg: RunningBot) -> None:
+    exchanges = tg.process(f.inline_query_update(QUESTION))
+    assert statuses(exchanges, "answerInlineQuery") == [200]  # the fake checked every result
+    [answer] = sent(exchanges, "answerInlineQuery")
+    results = answer["results"]
+    assert 1 <= len(results) <= 5
+    for result in results:
+        content = result["input_message_content"]
+        assert content["parse_mode"] == "HTML"
+        assert blockquotes(content["message_text"])
+    assert "第七" in parse_html(results[0]["input_message_content"]["message_text"])[0]
+
+
+@pytest.mark.parametrize("query", ["", "明天天气怎么样？"])
+def test_inline_queries_without_an_answer_get_no_results(tg: RunningBot, query: str) -> None:
+    exchanges = tg.process(f.inline_query_update(query))
+    [answer] = sent(exchanges, "answerInlineQuery")
+    assert answer["results"] == []
+
+
+# ---- long replies --------------------------------------------------------------------------------
+
+LONG_QUESTION = "第7座灯塔建于哪一年？"
+
+
+def long_article(directory: Path) -> Path:
+    """A Markdown article whose one section is a single paragraph of over 10,000 characters."""
+    sentences, length, i = [], 0, 0
+    while length < 10_000:
+        i += 1
+        sentence = f"第{i}座灯塔建于{1800 + i}年，塔高{20 + i % 30}米，灯光射程{10 + i % 15}海里。"
+        sentences.append(sentence)
+        length += len(sentence)
+    text = (
+        "# 海岸灯塔年鉴\n\n本年鉴记录北方海岸每一座灯塔的建造年份、高度与射程。\n\n"
+        "## 灯塔档案\n### 北方海岸的灯塔\n\n" + "".join(sentences) + "\n\n"
+        "## 参观指南\n\n灯塔每年四月至十月向游客开放，门票六欧元，十二岁以下儿童免费。\n"
+    )
+    path = directory / "lighthouses.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def long_core(tmp_path: Path, data_dir: Path) -> ArticleBot:
+    return build_core(Settings(article=long_article(tmp_path), data_dir=data_dir))
+
+
+def huge_paragraph(core: ArticleBot) -> str:
+    text = max((p.text for p in core.article.paragraphs()), key=len)
+    assert len(text) > 10_000
+    return text
+
+
+def assert_valid_messages(texts: list[str]) -> None:
+    for text in texts:
+        shown, _ = parse_html(text)  # raises like Telegram on broken HTML
+        assert 0 < len(shown) <= 4096
+
+
+def test_a_long_answer_is_split_into_several_valid_messages(
+    api: FakeBotApi, long_core: ArticleBot
+) -> None:
+    with running(api, long_core) as bot:
+        exchanges = bot.ask(LONG_QUESTION)
+    assert set(statuses(exchanges)) == {200}
+    replies = sent(exchanges)
+    assert len(replies) >= 3
+    assert_valid_messages([r["text"] for r in replies])
+    assert all(r["parse_mode"] == "HTML" for r in replies)
+    shown = "".join(visible(r) for r in replies)
+    assert huge_paragraph(long_core) in re.sub(r"\s", "", shown)
+    assert "Paragraph 2 of 3" in visible(replies[-1])
+    assert buttons(replies[-1]) and not any(buttons(r) for r in replies[:-1])
+
+
+def test_a_long_section_is_paged_without_losing_text(
+    api: FakeBotApi, long_core: ArticleBot
+) -> None:
+    pages: list[str] = []
+    with running(api, long_core) as bot:
+        first = only_reply(bot.ask("/section 1"))
+        pages.append(first["text"])
+        chat = f.DEFAULT_USER["id"]
+        while nxt := [b for b in buttons(last_bot_message(api, chat)) if "Next" in b["text"]]:
+            exchanges = press(bot, nxt[0]["callback_data"], last_bot_message(api, chat))
+            assert statuses(exchanges, "editMessageText") == [200]
+            [edit] = sent(exchanges, "editMessageText")
+            pages.append(edit["text"])
+        assert len(pages) >= 3
+        back = [b for b in buttons(last_bot_message(api, chat)) if "Previous" in b["text"]]
+        exchanges = press(bot, back[0]["callback_data"], last_bot_message(api, chat))
+        assert sent(exchanges, "editMessageText")[0]["text"] == pages[-2]
+    assert_valid_messages(pages)
+    shown = "".join(parse_html(page)[0] for page in pages)
+    assert huge_paragraph(long_core) in re.sub(r"\s|¶\d+", "", shown)
+
+
+def test_an_inline_answer_from_a_long_paragraph_fits_in_one_message(
+    api: FakeBotApi, long_core: ArticleBot
+) -> None:
+    with running(api, long_core) as bot:
+        exchanges = bot.process(f.inline_query_update(LONG_QUESTION))
+    assert statuses(exchanges, "answerInlineQuery") == [200]
+    [answer] = sent(exchanges, "answerInlineQuery")
+    texts = [r["input_message_content"]["message_text"] for r in answer["results"]]
+    assert texts
+    assert_valid_messages(texts)
+    shown = parse_html(texts[0])[0]
+    assert "第7座灯塔建于1807年" in shown and "Paragraph 2 of 3" in shown
+
+
+# ---- failures at the network edge ----------------------------------------------------------------
+
+
+def for_chat(chat_id: int) -> Any:
+    return lambda params: params.get("chat_id") == chat_id
+
+
+def test_flood_control_is_waited_out_and_the_reply_sent_once(tg: RunningBot) -> None:
+    chat = f.DEFAULT_USER["id"]
+    tg.api.inject("sendMessage", error_code=429, retry_after=1, when=for_chat(chat))
+    exchanges = tg.ask(QUESTION)
+    assert statuses(exchanges) == [429, 200]
+    assert len(tg.api.sent_messages(chat)) == 1
+    assert "第七" in visible(tg.api.sent_messages(chat)[0])
+
+
+def test_html_rejected_by_telegram_is_resent_as_plain_text(
+    tg: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.api.inject(
+        "sendMessage",
+        error_code=400,
+        description='Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0',
+    )
+    exchanges = tg.ask(QUESTION)
+    assert statuses(exchanges) == [400, 200]
+    rejected, resent = (e.params for e in exchanges if e.method == "sendMessage")
+    assert "parse_mode" not in resent
+    assert resent["text"] == parse_html(rejected["text"])[0]  # the same words, no markup
+    assert buttons(resent) == buttons(rejected)
+    assert any("plain text" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_handler_is_logged_the_user_told_and_the_bot_goes_on(
+    tg: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.api.inject("sendMessage", error_code=500)
+    update = f.message_update(QUESTION)
+    exchanges = tg.process(update)
+    assert statuses(exchanges) == [500, 200]
+    assert "something went wrong" in visible(sent(exchanges)[0])
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert str(update["update_id"]) in record.getMessage()
+    assert record.exc_info is not None
+    assert "第七" in visible(only_reply(tg.ask(QUESTION)))
+
+
+def test_a_chat_that_blocked_the_bot_is_not_an_error(
+    tg: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.api.inject("sendMessage", error_code=403)
+    exchanges = tg.ask(QUESTION)
+    assert statuses(exchanges) == [403]  # no apology sent into a chat that refuses messages
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("cannot write" in r.getMessage() for r in caplog.records)
+
+
+# ---- webhook mode --------------------------------------------------------------------------------
+
+
+def test_webhook_mode_accepts_only_updates_with_the_secret(
+    api: FakeBotApi, core: ArticleBot
+) -> None:
+    with running(api, core, webhook_port=free_port()) as bot:
+        assert bot.webhook_url is not None
+        assert api.webhook == {
+            "url": bot.webhook_url,
+            "secret_token": WEBHOOK_SECRET,
+            "max_connections": 40,
+            "ip_address": "127.0.0.1",
+        }
+        stranger, forger = f.user("Mallory"), f.user("Trudy")
+        unsigned = f.message_update(QUESTION, from_user=stranger)
+        assert api.post_webhook(bot.webhook_url, unsigned) == 403
+        forged = f.message_update(QUESTION, from_user=forger)
+        assert api.post_webhook(bot.webhook_url, forged, "wrong-secret-0123456789") == 403
+        reply = only_reply(bot.ask(QUESTION))
+        assert "第七" in visible(reply)
+        assert not bot.processed(unsigned["update_id"]) and not bot.processed(forged["update_id"])
+        assert api.sent_messages(stranger["id"]) == api.sent_messages(forger["id"]) == []
+
+
+# ---- load ----------------------------------------------------------------------------------------
+
+
+def test_twenty_chats_at_once_are_each_answered_exactly_once(tg: RunningBot) -> None:
+    questions = [QUESTION, TRADITIONAL, "津心办累计注册人数是多少？", "What is 津心辦?"]
+    askers = [f.user(f"User {i}") for i in range(20)]
+    updates = [
+        f.message_update(questions[i % len(questions)], from_user=asker)
+        for i, asker in enumerate(askers)
+    ]
+    pushed = tg.api.push_updates(updates)
+    tg.wait_done([u["update_id"] for u in pushed], timeout=120)
+    for asker in askers:
+        [reply] = tg.api.sent_messages(asker["id"])
+        assert blockquotes(reply["text"]), visible(reply)
+    assert all(e.status == 200 for e in tg.api.exchanges if e.method != "getUpdates")
+
+
+# ---- the entry point -----------------------------------------------------------------------------
+
+
+def run_telegram(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    environment.update(ARTICLE_BOT_DATA_DIR=str(tmp_path / "data"), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "telegram", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_missing_token_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run_telegram(tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: TELEGRAM_BOT_TOKEN is not set")
+
+
+def test_a_malformed_token_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    token = "12345-Secret-Pasted-Wrong-9f8e7d6c5b4a"
+    result = run_telegram(tmp_path, TELEGRAM_BOT_TOKEN=token)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "malformed" in result.stderr
+    assert "Secret-Pasted" not in result.stdout + result.stderr
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    token = "123456:" + "A" * 35
+    result = run_telegram(
+        tmp_path, "--webhook-url", "https://bot.example.org/telegram", TELEGRAM_BOT_TOKEN=token
+    )
+    assert result.returncode == 2
+    assert "webhook mode needs a secret" in result.stderr
+    assert "A" * 35 not in result.stdout + result.stderr
