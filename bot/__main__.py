@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, from_env
+from bot.feedback import FeedbackError, FeedbackStore
 from bot.logsetup import configure_logging
 from corpus.ingest import ArticleError
 from embeddings.errors import EmbeddingError, IndexStoreError
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     tg.add_argument("--port", type=int, default=8443, help="webhook listening port")
     tg.add_argument("--secret-token", help="webhook secret; env TELEGRAM_WEBHOOK_SECRET")
     sub.add_parser("health", parents=[common], help="exit 0 if the Telegram bot is alive")
+    sub.add_parser("feedback", parents=[common], help="summarise the 👍/👎 votes")
     ev = sub.add_parser("eval", parents=[common], help="measure answers on the gold set")
     ev.add_argument(
         "--gold", type=Path, help="gold questions (JSON lines); default: the bundled set"
@@ -84,7 +86,37 @@ def _console(settings: Settings) -> int:
     from bot.console import ConsoleAdapter
 
     print("Loading the article and the model…", file=sys.stderr, flush=True)
-    ConsoleAdapter(build_core(settings), sys.stdin, sys.stdout).run()
+    core = build_core(settings)
+    ConsoleAdapter(core, sys.stdin, sys.stdout, _open_feedback(settings)).run()
+    return 0
+
+
+def _open_feedback(settings: Settings) -> FeedbackStore | None:
+    """Feedback is optional: a broken database is reported once and answering goes on."""
+    try:
+        return FeedbackStore.open(settings.data_dir)
+    except FeedbackError as exc:
+        log.warning("%s; answers continue without feedback", exc)
+        return None
+
+
+def _feedback(settings: Settings) -> int:
+    try:
+        store = FeedbackStore.open(settings.data_dir)
+        passages, worst = store.by_passage(), store.most_down_voted()
+    except FeedbackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not passages:
+        print(f"No votes yet in {store.path}.")
+        return 0
+    print(f"Votes per passage ({store.path}):")
+    for row in passages:
+        print(f"  {row.passage_id}  👍 {row.up:>4}  👎 {row.down:>4}")
+    if worst:
+        print("Most down-voted question → passage:")
+        for question, passage_id, count in worst:
+            print(f"  {count:>4} × {question!r} → {passage_id}")
     return 0
 
 
@@ -182,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _health(settings)
         if args.command == "eval":
             return _eval(args, settings)
+        if args.command == "feedback":
+            return _feedback(settings)
         return _index(settings)
     except (ConfigError, ArticleError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.followup import Turn
 from embeddings.passages import Passage
 
 
@@ -26,6 +27,13 @@ class Quote:
     subheading: str | None
     score: float
     highlights: tuple[tuple[int, int], ...]  # character spans of the answering sentence(s)
+    similarity: float = 0.0  # the dense score the refusal rule read
+
+    def strength(self) -> str:
+        """The match in words, for a refusal that explains itself."""
+        if self.similarity >= 0.85:
+            return "fair match"
+        return "weak match" if self.similarity >= 0.78 else "very weak match"
 
     @property
     def position(self) -> int:
@@ -39,6 +47,12 @@ class Answer:
     quotes: tuple[Quote, ...] = ()
     converted: bool = False  # quotes were converted to Simplified for this asker
     closest: Quote | None = None  # for a refusal: the best match that was not good enough
+    context: str | None = None  # the earlier question this follow-up was read together with
+
+    def turn(self) -> Turn:
+        """What a conversation remembers of this answer for the next question."""
+        shown = self.quotes or ((self.closest,) if self.closest else ())
+        return Turn(self.question, tuple(q.passage.id for q in shown))
 
     @property
     def answered(self) -> bool:
@@ -51,6 +65,7 @@ class Answer:
             "answered": self.answered,
             "kind": self.kind.value,
             "converted": self.converted,
+            "context": self.context,
             "passages": [
                 {
                     "text": q.text,

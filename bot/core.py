@@ -8,13 +8,15 @@ that all of them behave the same.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answer import Answer, AnswerKind, Quote
+from bot.followup import Turn, with_context
 from bot.highlight import best_sentence
 from bot.smalltalk import is_smalltalk
 from corpus.model import Article, Section
 from embeddings.normalize import script_of, to_simplified
+from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
 MAX_QUESTION_CHARS = 500
@@ -73,23 +75,53 @@ class ArticleBot:
             return self.article.sections[number - 1]
         return None
 
-    def ask(self, question: str, k: int = 3) -> Answer:
-        return self.ask_many([question], k)[0]
+    def neighbour(self, passage: Passage, step: int) -> Passage | None:
+        """The paragraph ``step`` places away in reading order; None past either end."""
+        index = passage.position - 1 + step
+        passages = self.retriever.passages
+        return passages[index] if 0 <= index < len(passages) else None
 
-    def ask_many(self, questions: list[str], k: int = 3) -> list[Answer]:
-        """Answer several questions with one encoder call (micro-batching for throughput)."""
+    def passage_by_id(self, passage_id: str) -> Passage | None:
+        return next((p for p in self.retriever.passages if p.id == passage_id), None)
+
+    def show(self, passage: Passage, simplified: bool) -> Quote:
+        """A paragraph the reader walked to: quoted whole, nothing highlighted."""
+        convert = to_simplified if simplified else (lambda s: s)
+        return Quote(
+            passage=passage,
+            text=convert(passage.text),
+            heading=convert(passage.heading) if passage.heading else None,
+            subheading=convert(passage.subheading) if passage.subheading else None,
+            score=0.0,
+            highlights=(),
+        )
+
+    def ask(self, question: str, k: int = 3, previous: Turn | None = None) -> Answer:
+        return self.ask_many([question], k, [previous])[0]
+
+    def ask_many(
+        self, questions: list[str], k: int = 3, previous: list[Turn | None] | None = None
+    ) -> list[Answer]:
+        """Answer several questions with one encoder call (micro-batching for throughput).
+
+        ``previous`` holds, per question, the asker's last turn: a follow-up that points
+        back to it is searched together with it.
+        """
         answers: list[Answer | None] = []
-        pending: list[tuple[int, str, str]] = []
+        pending: list[tuple[int, str, str, str, Turn | None]] = []
         for i, raw in enumerate(questions):
             cleaned = clean_question(raw)
             early = self.screen(raw, cleaned)
             answers.append(early)
             if early is None:
-                pending.append((i, raw, cleaned))
+                turn = previous[i] if previous else None
+                search = with_context(cleaned, turn)
+                pending.append((i, raw, cleaned, search or cleaned, turn if search else None))
         if pending:
-            results = self.retriever.search_many([c for _, _, c in pending], k=max(k, 5))
-            for (i, raw, cleaned), hits in zip(pending, results, strict=True):
-                answers[i] = self._decide(raw, cleaned, hits, k)
+            results = self.retriever.search_many([p[3] for p in pending], k=max(k, 5))
+            for (i, raw, cleaned, text, used), hits in zip(pending, results, strict=True):
+                answer = self._decide(raw, cleaned, text, hits, k)
+                answers[i] = replace(answer, context=used.question) if used else answer
         return [a for a in answers if a is not None]
 
     def screen(self, raw: str, cleaned: str) -> Answer | None:
@@ -102,11 +134,12 @@ class ArticleBot:
             return Answer(raw, AnswerKind.GREETING)
         return None
 
-    def _decide(self, raw: str, question: str, hits: list[Hit], k: int) -> Answer:
+    def _decide(self, raw: str, question: str, searched: str, hits: list[Hit], k: int) -> Answer:
+        """``question`` is what the asker typed; ``searched`` may add the previous question."""
         script = script_of(question)
         simplified = script == "hans"
         best = hits[0]
-        coverage = self.retriever.lexical.coverage(question)
+        coverage = self.retriever.lexical.coverage(searched)
         if self.refusal.refuses(best, coverage, cross=script == "other"):
             return Answer(
                 raw,
@@ -118,14 +151,10 @@ class ArticleBot:
         return Answer(raw, AnswerKind.ANSWER, quotes, converted=simplified)
 
     def _quote(self, question: str, hit: Hit, simplified: bool) -> Quote:
-        p = hit.passage
-        convert = to_simplified if simplified else (lambda s: s)
-        text = convert(p.text)
-        return Quote(
-            passage=p,
-            text=text,
-            heading=convert(p.heading) if p.heading else None,
-            subheading=convert(p.subheading) if p.subheading else None,
+        quote = self.show(hit.passage, simplified)
+        return replace(
+            quote,
             score=hit.score,
-            highlights=best_sentence(question, text, hit.sentence_scores),
+            similarity=hit.dense,
+            highlights=best_sentence(question, quote.text, hit.sentence_scores),
         )

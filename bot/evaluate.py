@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from bot.answer import Answer
 from bot.core import ArticleBot, RefusalRule, clean_question
+from bot.followup import Turn
 from embeddings.normalize import script_of
 from embeddings.retrieval import FusionConfig, fuse
 
 GOLD = Path(__file__).resolve().parent.parent / "tests" / "data" / "gold.jsonl"
+FOLLOWUPS = GOLD.with_name("followups.jsonl")
 MAX_ANSWERABLE_REFUSED = 0.02  # the refusal rule may decline at most this share of answerable
 
 
@@ -219,6 +222,50 @@ def cross_validate(scored: list[Scored], method: str, k: int = 5) -> list[Outcom
     return held_out
 
 
+def _top_is_right(answer: Answer, answers: Iterable[str]) -> bool:
+    shown = answer.quotes[0] if answer.quotes else answer.closest
+    return shown is not None and any(a in shown.passage.text for a in answers)
+
+
+def evaluate_followups(
+    core: ArticleBot, items: list[GoldItem], path: Path = FOLLOWUPS
+) -> dict[str, Any]:
+    """Follow-ups with and without their context, and the rest of the set asked mid-conversation.
+
+    The second figure guards against context that helps follow-ups by dragging
+    ordinary questions towards whatever was asked before.
+    """
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    followups = [p["followup"] for p in pairs]
+    alone = core.ask_many(followups)
+    turns = [core.ask(p["first"]).turn() for p in pairs]
+    in_context = core.ask_many(followups, previous=list(turns))
+    answerable = [i for i in items if i.answerable]
+    before: list[Turn | None] = [Turn(i.question) for i in answerable[-1:] + answerable[:-1]]
+    fresh = core.ask_many([i.question for i in answerable])
+    mid = core.ask_many([i.question for i in answerable], previous=before)
+    n = len(pairs) or 1
+    return {
+        "pairs": len(pairs),
+        "hit@1_with_context": sum(
+            _top_is_right(a, p["answers"]) for a, p in zip(in_context, pairs, strict=True)
+        )
+        / n,
+        "hit@1_without_context": sum(
+            _top_is_right(a, p["answers"]) for a, p in zip(alone, pairs, strict=True)
+        )
+        / n,
+        "standalone_hit@1_fresh": sum(
+            _top_is_right(a, i.answers) for a, i in zip(fresh, answerable, strict=True)
+        )
+        / (len(answerable) or 1),
+        "standalone_hit@1_mid_conversation": sum(
+            _top_is_right(a, i.answers) for a, i in zip(mid, answerable, strict=True)
+        )
+        / (len(answerable) or 1),
+    }
+
+
 def evaluate(
     core: ArticleBot, items: list[GoldItem], progress: Callable[[str], None] = lambda _: None
 ) -> dict[str, Any]:
@@ -228,6 +275,8 @@ def evaluate(
     for method in ("minmax", "rrf"):
         progress(f"cross-validating {method} fusion")
         report[f"heldout_{method}"] = summarise(cross_validate(scored, method))
+    progress("follow-up questions")
+    report["followups"] = evaluate_followups(core, items)
     progress("tuning on the whole gold set")
     fusion = choose_fusion(scored, "minmax")
     rule = choose_rule(scored, fusion)
@@ -264,6 +313,12 @@ def format_report(report: dict[str, Any]) -> str:
     block("Held-out (5-fold CV), reciprocal-rank fusion", report["heldout_rrf"])
     deployed = report["deployed"]
     block("Deployed parameters on the whole set (in-sample)", deployed["figures"])
+    f = report["followups"]
+    lines.append(
+        f"\nFollow-ups ({f['pairs']} pairs): Hit@1 {f['hit@1_with_context']:.3f} with context, "
+        f"{f['hit@1_without_context']:.3f} without; standalone questions asked mid-conversation "
+        f"{f['standalone_hit@1_mid_conversation']:.3f} vs {f['standalone_hit@1_fresh']:.3f} fresh"
+    )
     lines.append(f"\nTuned on the whole set: {report['tuned']}")
     lines.append(f"Deployed: fusion {deployed['fusion']}, refusal {deployed['refusal']}")
     return "\n".join(lines)

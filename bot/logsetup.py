@@ -46,3 +46,5 @@ def configure_logging(level: str, secrets: list[str] | None = None) -> None:
     root.setLevel(level)
     # httpx logs every request URL at INFO; the token is in them. Keep it at WARNING.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # bm25s sets its own logger to DEBUG; follow the process's level instead.
+    logging.getLogger("bm25s").setLevel(root.level)

@@ -48,19 +48,25 @@ def render_section(section: Section) -> str:
 
 def render_answer(answer: Answer, article: Article) -> str:
     if answer.kind is AnswerKind.ANSWER:
-        best = render_quote(answer.quotes[0])
-        note = (
-            "\n(quoted in Simplified Chinese, converted from the original)"
-            if answer.converted
-            else ""
-        )
-        return best + note
+        lines = [render_quote(answer.quotes[0])]
+        if answer.context:
+            lines.append(f"(read together with your previous question: {answer.context})")
+        if answer.converted:
+            lines.append("(quoted in Simplified Chinese, converted from the original)")
+        return "\n".join(lines)
     if answer.kind is AnswerKind.GREETING:
         return (
-            f"Hello! Ask me anything about “{article.title}”. Type /sections to see what it covers."
+            f"Hello! I answer questions about “{article.title}” by quoting it. "
+            "Type /sections to see what it covers."
         )
     if answer.kind is AnswerKind.EMPTY:
         return "Please type a question in words, for example: 津心办有多少注册用户？"
     if answer.kind is AnswerKind.TOO_LONG:
         return f"That question is too long: please keep it under {MAX_QUESTION_CHARS} characters."
-    return "The article does not cover this.\n" + render_sections(article)
+    text = "The article does not cover this."
+    if answer.closest is not None:
+        text += (
+            f" The closest passage is in {where(answer.closest)} "
+            f"({answer.closest.strength()}); /more shows it anyway."
+        )
+    return f"{text}\n{render_sections(article)}"

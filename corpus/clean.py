@@ -316,7 +316,7 @@ def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
         if repair.repaired:
             log.info("repaired mojibake %r as %r", repair.original, repair.replacement)
         else:
-            log.warning("unreadable mojibake %r replaced by %s", repair.original, MARKER)
+            log.info("unreadable mojibake %r replaced by %s", repair.original, MARKER)
     parts.append(text[done:])
     return "".join(parts), repairs
 

@@ -189,8 +189,6 @@ def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
     )
     names = (_source_name(line) for line in draft.footer)
     source = next((name for name in names if name and "[…]" not in name), None)
-    for entry in draft.repairs:
-        log.info("article cleaning: %s", entry)
     return Article(
         title=draft.title or (draft.lead[0][:40] if draft.lead else fallback_title),
         lead=lead,

@@ -35,7 +35,7 @@ from bot.build import build_core
 from bot.config import Settings
 from bot.core import ArticleBot
 from bot.telegram_bot import COMMANDS, TelegramAdapter, TelegramOptions
-from tests.conftest import ROOT
+from tests.conftest import ROOT, fresh_data_dir
 
 JSONDict = dict[str, Any]
 
@@ -99,47 +99,40 @@ class RunningBot:
         return self.process(f.message_update(text, **message))
 
 
-@contextlib.contextmanager
-def running(
-    api: FakeBotApi,
-    core: ArticleBot,
-    options: TelegramOptions | None = None,
-    *,
-    webhook_port: int | None = None,
-) -> Iterator[RunningBot]:
-    """Run the adapter's Application like ``run_polling``/``run_webhook`` do, then stop it.
+class BotThread(threading.Thread):
+    """The Application's life as ``run_polling``/``run_webhook`` lead it, on a loop of its own.
 
     The shutdown must leave no task behind: the heartbeat and the batcher worker are the
-    adapter's to cancel.
+    adapter's to cancel (``asyncio.run`` would otherwise cancel them silently).
     """
-    adapter = TelegramAdapter(core, Batcher(core), options)
-    app = adapter.build(api.token, api.base_url)
-    url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
-    bot = RunningBot(api, adapter, app, url)
-    app.add_handler(TypeHandler(Update, bot._mark_done), group=DONE_GROUP)
-    started = threading.Event()
-    control: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-    failures: list[BaseException] = []
 
-    async def lifecycle() -> None:
+    def __init__(self, app: Application, webhook_url: str | None) -> None:
+        super().__init__(name="bot-under-test")
+        self.app = app
+        self.webhook_url = webhook_url
+        self.started = threading.Event()
+        self.failure: BaseException | None = None
+        self._control: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._lifecycle())
+        except BaseException as exc:
+            self.failure = exc
+        finally:
+            self.started.set()
+
+    async def _lifecycle(self) -> None:
         stop = asyncio.Event()
-        control.append((asyncio.get_running_loop(), stop))
+        self._control = (asyncio.get_running_loop(), stop)
+        app = self.app
         assert app.updater is not None and app.post_init and app.post_shutdown
         await app.initialize()
         try:
             await app.post_init(app)
-            if webhook_port:
-                await app.updater.start_webhook(
-                    listen="127.0.0.1",
-                    port=webhook_port,
-                    url_path="telegram",
-                    webhook_url=url,
-                    secret_token=WEBHOOK_SECRET,
-                )
-            else:
-                await app.updater.start_polling()
+            await self._start_updater()
             await app.start()
-            started.set()
+            self.started.set()
             await stop.wait()
             await app.updater.stop()
             await app.stop()
@@ -149,30 +142,53 @@ def running(
         leftover = asyncio.all_tasks() - {asyncio.current_task()}
         assert not leftover, f"tasks still pending after shutdown: {leftover}"
 
-    def main() -> None:
-        try:
-            asyncio.run(lifecycle())
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            started.set()
+    async def _start_updater(self) -> None:
+        assert self.app.updater is not None
+        if self.webhook_url is None:
+            await self.app.updater.start_polling()
+            return
+        await self.app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=int(self.webhook_url.split(":")[2].split("/")[0]),
+            url_path="telegram",
+            webhook_url=self.webhook_url,
+            secret_token=WEBHOOK_SECRET,
+        )
 
-    thread = threading.Thread(target=main, name="bot-under-test")
-    thread.start()
-    try:
-        assert started.wait(60), "the Application did not start"
-        if failures:
-            raise failures[0]
-        yield bot
-    finally:
-        if control:
-            loop, stop = control[0]
+    def halt(self) -> None:
+        if self._control is not None:
+            loop, stop = self._control
             with contextlib.suppress(RuntimeError):  # the loop already ended (start-up failed)
                 loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
-        assert not thread.is_alive(), "the Application did not shut down"
-    if failures:
-        raise failures[0]
+        self.join(30)
+        assert not self.is_alive(), "the Application did not shut down"
+
+
+@contextlib.contextmanager
+def running(
+    api: FakeBotApi,
+    core: ArticleBot,
+    options: TelegramOptions | None = None,
+    *,
+    webhook_port: int | None = None,
+) -> Iterator[RunningBot]:
+    """The adapter's Application, built as ``python -m bot telegram`` builds it, running."""
+    adapter = TelegramAdapter(core, Batcher(core), options)
+    app = adapter.build(api.token, api.base_url)
+    url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
+    bot = RunningBot(api, adapter, app, url)
+    app.add_handler(TypeHandler(Update, bot._mark_done), group=DONE_GROUP)
+    thread = BotThread(app, url)
+    thread.start()
+    try:
+        assert thread.started.wait(60), "the Application did not start"
+        if thread.failure is not None:
+            raise thread.failure
+        yield bot
+    finally:
+        thread.halt()
+    if thread.failure is not None:
+        raise thread.failure
 
 
 @pytest.fixture
@@ -402,9 +418,7 @@ def test_more_shows_the_next_best_passages_in_turn(tg: RunningBot, core: Article
     assert sent(exchanges, "answerCallbackQuery")[0]["text"] == "No more passages."
 
 
-def test_a_more_button_from_before_a_restart_has_expired(
-    api: FakeBotApi, core: ArticleBot
-) -> None:
+def test_a_more_button_from_before_a_restart_has_expired(api: FakeBotApi, core: ArticleBot) -> None:
     chat = f.DEFAULT_USER["id"]
     with running(api, core) as before:
         before.ask(QUESTION)
@@ -502,9 +516,11 @@ def long_article(directory: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def long_core(tmp_path: Path, data_dir: Path) -> ArticleBot:
-    return build_core(Settings(article=long_article(tmp_path), data_dir=data_dir))
+@pytest.fixture(scope="module")
+def long_core(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> ArticleBot:
+    base = tmp_path_factory.mktemp("long")
+    data_dir = fresh_data_dir(base, model_cache)
+    return build_core(Settings(article=long_article(base), data_dir=data_dir))
 
 
 def huge_paragraph(core: ArticleBot) -> str:
@@ -593,7 +609,7 @@ def test_html_rejected_by_telegram_is_resent_as_plain_text(
     tg.api.inject(
         "sendMessage",
         error_code=400,
-        description='Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0',
+        description="Bad Request: can't parse entities: Unsupported start tag at byte offset 0",
     )
     exchanges = tg.ask(QUESTION)
     assert statuses(exchanges) == [400, 200]
