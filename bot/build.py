@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 from bot.config import Settings
 from bot.core import ArticleBot
@@ -27,4 +29,22 @@ def build_core(settings: Settings) -> ArticleBot:
         "rebuilt" if stored.rebuilt else "reused",
     )
     retriever = Retriever(stored.passages, stored.index, stored.sentences, encoder)
-    return ArticleBot(article, retriever)
+    facts = {"Index": f"format {stored.manifest['format']}, {stored.manifest['index_type']}"}
+    figures = _last_eval(settings.data_dir / "eval.json")
+    if figures:
+        facts["Gold set (last eval)"] = figures
+    return ArticleBot(article, retriever, facts=facts)
+
+
+def _last_eval(path: Path) -> str | None:
+    """The held-out figures of the last `python -m bot eval` run, if there was one."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        overall = report["heldout_minmax"]["overall"]
+        refusal = report["heldout_minmax"]["refusal"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (
+        f"Hit@1 {overall['hit@1']:.2f}, Hit@3 {overall['hit@3']:.2f}, "
+        f"refused {refusal['recall']:.0%} of unanswerable (held-out)"
+    )

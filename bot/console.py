@@ -140,14 +140,7 @@ class ConsoleAdapter:
         return "Thanks for the feedback."
 
     def _about(self) -> str:
-        article = self.core.article
-        count = sum(1 for _ in article.paragraphs())
-        source = article.source or "unknown"
-        return (
-            f"{article.title}\nSource: {source}\nParagraphs: {count}\n"
-            f"Content hash: {article.content_hash[:12]}\n"
-            f"Model: {self.core.retriever.encoder.model_id}"
-        )
+        return "\n".join(f"{name}: {value}" for name, value in self.core.about())
 
     def _say(self, text: str) -> None:
         self.stdout.write(text + "\n")

@@ -60,11 +60,32 @@ def _has_words(question: str) -> bool:
 
 class ArticleBot:
     def __init__(
-        self, article: Article, retriever: Retriever, refusal: RefusalRule | None = None
+        self,
+        article: Article,
+        retriever: Retriever,
+        refusal: RefusalRule | None = None,
+        facts: dict[str, str] | None = None,
     ) -> None:
         self.article = article
         self.retriever = retriever
         self.refusal = refusal or RefusalRule()
+        self.facts = facts or {}  # index version, last eval figures: shown by /about
+
+    def about(self) -> list[tuple[str, str]]:
+        """What /about shows, in order, for every adapter."""
+        article = self.article
+        rows = [
+            ("Title", article.title),
+            ("Source", article.source or "unknown"),
+            ("Date", article.date or "unknown"),
+            (
+                "Paragraphs",
+                f"{sum(1 for _ in article.paragraphs())} in {len(article.sections)} sections",
+            ),
+            ("Content hash", article.content_hash[:16]),
+            ("Model", f"{self.retriever.encoder.model_id} (dense) + BM25 (lexical)"),
+        ]
+        return rows + sorted(self.facts.items())
 
     @property
     def sections(self) -> tuple[Section, ...]:

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import logging
 import re
+import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -49,6 +50,7 @@ from bot.render_html import (
     pack,
     plain,
     quote_blocks,
+    quote_excerpt,
     section_blocks,
     sections_html,
 )
@@ -64,7 +66,7 @@ COMMANDS = [
     BotCommand("ask", "Ask in a group: /ask your question"),
 ]
 EXAMPLE = "天津数字化综合发展水平在全国排第几？"
-_MORE = re.compile(r"^m:([0-9a-z]{1,8}):([0-9])$")
+_MORE = re.compile(r"^m:([0-9a-z]{1,12}):([0-9])$")
 _PAGE = re.compile(r"^s:([0-9]{1,3}):([0-9]{1,3})$")
 HEARTBEAT_SECONDS = 30
 _EXPIRED = "This button has expired. Please ask your question again."
@@ -78,15 +80,20 @@ class TelegramOptions:
 
 
 class AnswerMemory:
-    """Recent answers by a short key, so a "more" button carries 10 bytes, not a question."""
+    """Recent answers by a short key, so a "more" button carries 10 bytes, not a question.
+
+    Keys start with a random prefix per process: after a restart, the buttons under old
+    messages must expire, not fetch passages of whatever the new process stored as "1".
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._items: OrderedDict[str, Answer] = OrderedDict()
         self._keys = itertools.count(1)
+        self._prefix = _base36(secrets.randbelow(36**4)).rjust(4, "0")
 
     def remember(self, answer: Answer) -> str:
-        key = _base36(next(self._keys))
+        key = self._prefix + _base36(next(self._keys))
         self._items[key] = answer
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
@@ -154,7 +161,10 @@ class TelegramAdapter:
         app.add_error_handler(self.on_error)
 
     async def _post_init(self, app: Application) -> None:
-        await app.bot.set_my_commands(COMMANDS)
+        try:
+            await app.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:  # the menu is a convenience: answer questions anyway
+            log.warning("could not set the command menu: %s", exc)
         if self.options.heartbeat is not None:
             self._heartbeat = asyncio.create_task(self._beat(self.options.heartbeat))
 
@@ -344,7 +354,6 @@ class TelegramAdapter:
         if query.query.strip():
             answer = await self.batcher.ask(query.query)
             for quote in answer.quotes[:5]:
-                message = "\n\n".join(quote_blocks(quote, self.total))
                 title = quote.heading or self.core.article.title
                 results.append(
                     InlineQueryResultArticle(
@@ -352,7 +361,7 @@ class TelegramAdapter:
                         title=f"{title} · ¶{quote.position}",
                         description=quote.text[:120],
                         input_message_content=InputTextMessageContent(
-                            pack([message])[0], parse_mode=ParseMode.HTML
+                            quote_excerpt(quote, self.total), parse_mode=ParseMode.HTML
                         ),
                     )
                 )
@@ -400,6 +409,9 @@ class TelegramAdapter:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log once with the update id; tell the user; keep the application running."""
         update_id = update.update_id if isinstance(update, Update) else None
+        if isinstance(context.error, Forbidden):  # blocked by the user, removed from a group
+            log.warning("update %s: cannot write to the chat: %s", update_id, context.error)
+            return
         log.error("update %s failed", update_id, exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:

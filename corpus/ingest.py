@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+import tomllib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from corpus.clean import clean_line
@@ -70,7 +71,7 @@ def load_article(path: Path = BUNDLED_ARTICLE) -> Article:
         draft = _parse_markdown(text)
     else:
         draft = _parse_scraped(text)
-    article = _freeze(draft, content_hash, fallback_title=path.stem)
+    article = _with_sidecar(_freeze(draft, content_hash, fallback_title=path.stem), path)
     if not any(True for _ in article.paragraphs()):
         raise ArticleError(f"the article {path} has no paragraphs to quote")
     return article
@@ -198,6 +199,27 @@ def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
         credit=draft.credit,
         footer=tuple(draft.footer),
         repairs=tuple(draft.repairs),
+    )
+
+
+def _with_sidecar(article: Article, path: Path) -> Article:
+    """Facts the text lacks (date, source, suggested questions) from ``<article>.toml``."""
+    sidecar = path.with_suffix(".toml")
+    if not sidecar.is_file():
+        return article
+    try:
+        data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ArticleError(f"cannot read the article's sidecar {sidecar}: {exc}") from exc
+    questions = data.get("suggested_questions", [])
+    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+        raise ArticleError(f"{sidecar}: suggested_questions must be a list of strings")
+    return replace(
+        article,
+        title=str(data.get("title", article.title)),
+        source=str(data.get("source", article.source or "")) or None,
+        date=str(data["date"]) if "date" in data else None,
+        suggested_questions=tuple(questions),
     )
 
 

@@ -39,6 +39,8 @@ class Article:
     credit: str | None = None  # photo credit: metadata, never quoted
     footer: tuple[str, ...] = ()  # copyright and report lines: metadata, never quoted
     repairs: tuple[str, ...] = field(default=(), compare=False)  # human-readable cleaning log
+    date: str | None = None
+    suggested_questions: tuple[str, ...] = ()  # from the sidecar file, for /start buttons
 
     def paragraphs(self) -> Iterator[Paragraph]:
         yield from self.lead

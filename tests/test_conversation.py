@@ -118,3 +118,9 @@ def test_console_session_in_a_subprocess(data_dir: Path) -> None:
     assert "read together with your previous question: 津心办有多少注册用户？" in result.stdout
     assert "Thanks for the feedback." in result.stdout
     assert (data_dir / "feedback.sqlite3").exists()
+
+
+def test_about_shows_provenance_model_and_index(core: ArticleBot) -> None:
+    about = _console(core).reply("/about")
+    for label in ("Title:", "Source:", "Date: 2022-08-28", "Content hash:", "Model:", "Index:"):
+        assert label in about

@@ -83,3 +83,20 @@ def test_unreadable_or_empty_article_is_a_clear_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ArticleError, match="not UTF-8"):
         load_article(binary)
+
+
+def test_sidecar_adds_date_source_and_suggested_questions(tmp_path: Path) -> None:
+    article = load_article()
+    assert article.date and article.suggested_questions
+    plain = tmp_path / "article.txt"
+    plain.write_bytes(BUNDLED_ARTICLE.read_bytes())
+    assert load_article(plain).suggested_questions == ()  # no sidecar: nothing invented
+    (tmp_path / "article.toml").write_text(
+        'title = "Another title"\nsuggested_questions = ["Q1?", "Q2?"]\n', encoding="utf-8"
+    )
+    with_sidecar = load_article(plain)
+    assert with_sidecar.title == "Another title"
+    assert with_sidecar.suggested_questions == ("Q1?", "Q2?")
+    (tmp_path / "article.toml").write_text("suggested_questions = 3\n", encoding="utf-8")
+    with pytest.raises(ArticleError, match="suggested_questions"):
+        load_article(plain)
