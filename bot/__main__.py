@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, from_env
 from bot.feedback import FeedbackError, FeedbackStore
@@ -146,11 +147,13 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     adapter = TelegramAdapter(core, Batcher(core), options)
     app = adapter.build(token, settings.telegram_api_base_url)
     if args.webhook_url:
-        log.warning("serving the webhook on %s:%d", args.listen, args.port)
+        # Telegram posts to the public URL; a proxy forwards its path to our listener as is.
+        path = urlsplit(args.webhook_url).path.strip("/")
+        log.warning("serving the webhook on %s:%d/%s", args.listen, args.port, path)
         app.run_webhook(
             listen=args.listen,
             port=args.port,
-            url_path="telegram",
+            url_path=path,
             webhook_url=args.webhook_url,
             secret_token=secret,
         )

