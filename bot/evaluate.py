@@ -21,7 +21,8 @@ import numpy as np
 from bot.answer import Answer
 from bot.core import ArticleBot, RefusalRule, clean_question
 from bot.followup import Turn
-from embeddings.normalize import script_of
+from embeddings.lexical import LexicalIndex
+from embeddings.normalize import script_of, word_tokens
 from embeddings.retrieval import FusionConfig, fuse
 
 GOLD = Path(__file__).resolve().parent.parent / "tests" / "data" / "gold.jsonl"
@@ -79,8 +80,12 @@ class Outcome:
     refused: bool
 
 
-def score(core: ArticleBot, items: list[GoldItem]) -> list[Scored]:
+def score(
+    core: ArticleBot, items: list[GoldItem], lexical: LexicalIndex | None = None
+) -> list[Scored]:
+    """``lexical`` swaps in another lexical index (to compare tokenisers); default: the core's."""
     retriever = core.retriever
+    lexical = lexical or retriever.lexical
     cleaned = [clean_question(item.question) for item in items]
     dense = retriever.dense_scores(retriever.encoder.encode_queries(cleaned))
     out = []
@@ -95,8 +100,8 @@ def score(core: ArticleBot, items: list[GoldItem]) -> list[Scored]:
                 item=item,
                 screened=core.screen(item.question, question) is not None,
                 dense=dense[row],
-                lexical=retriever.lexical.scores(question),
-                coverage=retriever.lexical.coverage(question),
+                lexical=lexical.scores(question),
+                coverage=lexical.coverage(question),
                 cross=script_of(question) == "other",
                 relevant=relevant,
             )
@@ -147,7 +152,7 @@ def summarise(outcomes: Iterable[Outcome]) -> dict[str, Any]:
 
 
 def fusion_grid(method: str) -> list[FusionConfig]:
-    weights = [round(w, 2) for w in np.arange(0.0, 1.0001, 0.05)]
+    weights = [round(float(w), 2) for w in np.arange(0.0, 1.0001, 0.05)]
     if method == "rrf":
         return [FusionConfig("rrf", w, k) for w in weights for k in (5.0, 20.0, 60.0)]
     return [FusionConfig("minmax", w) for w in weights]
@@ -275,6 +280,15 @@ def evaluate(
     for method in ("minmax", "rrf"):
         progress(f"cross-validating {method} fusion")
         report[f"heldout_{method}"] = summarise(cross_validate(scored, method))
+    try:
+        words = LexicalIndex([p.lexical_text() for p in core.retriever.passages], word_tokens)
+    except ImportError:
+        progress("jieba is not installed: skipping the word-tokeniser comparison")
+    else:
+        progress("cross-validating with jieba words instead of character n-grams")
+        report["heldout_minmax_jieba"] = summarise(
+            cross_validate(score(core, items, words), "minmax")
+        )
     progress("follow-up questions")
     report["followups"] = evaluate_followups(core, items)
     progress("tuning on the whole gold set")
@@ -311,6 +325,8 @@ def format_report(report: dict[str, Any]) -> str:
 
     block("Held-out (5-fold CV), min-max score fusion", report["heldout_minmax"])
     block("Held-out (5-fold CV), reciprocal-rank fusion", report["heldout_rrf"])
+    if "heldout_minmax_jieba" in report:
+        block("Held-out, min-max fusion, BM25 over jieba words", report["heldout_minmax_jieba"])
     deployed = report["deployed"]
     block("Deployed parameters on the whole set (in-sample)", deployed["figures"])
     f = report["followups"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import bm25s
 import numpy as np
 
@@ -9,15 +11,16 @@ from embeddings.normalize import tokens
 
 
 class LexicalIndex:
-    def __init__(self, texts: list[str]) -> None:
-        self._docs = [tokens(text) for text in texts]
+    def __init__(self, texts: list[str], tokenize: Callable[[str], list[str]] = tokens) -> None:
+        self._tokenize = tokenize
+        self._docs = [tokenize(text) for text in texts]
         self._bm25 = bm25s.BM25()
         self._bm25.index(self._docs, show_progress=False)
         self._vocabulary = {token for doc in self._docs for token in doc}
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document, in document order."""
-        return self.scores_for_tokens(tokens(query))
+        return self.scores_for_tokens(self._tokenize(query))
 
     def scores_for_tokens(self, query_tokens: list[str]) -> np.ndarray:
         known = [t for t in query_tokens if t in self._vocabulary]
@@ -31,7 +34,7 @@ class LexicalIndex:
         A question about the weather shares characters with any Chinese text, but
         rarely its bigrams: this is one of the signals the refusal rule reads.
         """
-        grams = [t for t in tokens(query) if len(t) >= 2]
+        grams = [t for t in self._tokenize(query) if len(t) >= 2]
         if not grams:
             return 0.0
         return sum(t in self._vocabulary for t in grams) / len(grams)

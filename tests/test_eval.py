@@ -41,9 +41,20 @@ def test_refusal_floors(report: dict[str, Any]) -> None:
     assert deployed["answerable_refused"] <= 0.02
 
 
-def test_score_fusion_beats_rank_fusion_here(report: dict[str, Any]) -> None:
+def test_score_fusion_beats_rank_fusion_and_ngrams_beat_jieba_words_here(
+    report: dict[str, Any],
+) -> None:
     minmax, rrf = report["heldout_minmax"]["overall"], report["heldout_rrf"]["overall"]
     assert minmax["hit@1"] >= rrf["hit@1"]
+    jieba = report["heldout_minmax_jieba"]["overall"]  # jieba is a dev dependency
+    assert minmax["mrr"] >= jieba["mrr"]
+
+
+def test_follow_ups_gain_from_context_and_nothing_else_loses(report: dict[str, Any]) -> None:
+    f = report["followups"]
+    assert f["pairs"] >= 20
+    assert f["hit@1_with_context"] >= f["hit@1_without_context"] + 0.15
+    assert f["standalone_hit@1_mid_conversation"] >= f["standalone_hit@1_fresh"] - 0.01
 
 
 def test_deployed_parameters_are_the_ones_tuned_on_the_gold_set(
