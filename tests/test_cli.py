@@ -93,3 +93,17 @@ def test_missing_article_is_a_one_line_error(data_dir: Path) -> None:
     result = _run(["ask", "hi"], data_dir, ARTICLE_PATH="/nonexistent/article.txt")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: article file not found: /nonexistent/article.txt"
+
+
+def test_two_processes_starting_at_once_share_one_good_index(data_dir: Path) -> None:
+    environment = {**os.environ, "ARTICLE_BOT_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "bot", "ask", "--json", "津心辦累計註冊人數是多少？"]
+    procs = [
+        subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs)
+    assert all("1880萬" in json.loads(out)["passages"][0]["text"] for out in outputs)
+    again = _run(["ask", "--json", "--log-level", "INFO", "津心辦是什麼？"], data_dir)
+    assert "built the index" not in again.stderr  # the index both wrote is reused as valid

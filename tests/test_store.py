@@ -79,3 +79,10 @@ def test_damaged_files_are_rebuilt_not_fatal(
     assert again.passages == first.passages
     query = encoder.encode_queries(["津心辦註冊人數"])
     assert np.array_equal(again.index.search(query, 3)[1], first.index.search(query, 3)[1])
+
+
+def test_unwritable_index_directory_is_a_clear_error(article_copy: Path, encoder: Encoder) -> None:
+    from embeddings.errors import IndexStoreError
+
+    with pytest.raises(IndexStoreError, match="/proc/article-bot-index"):
+        _build(Path("/proc/article-bot-index"), article_copy, encoder)
