@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,15 @@ from corpus.ingest import load_article
 from embeddings.encoder import Encoder
 from embeddings.passages import passages_of
 from embeddings.store import INDEX_FILE, MANIFEST_FILE, PASSAGES_FILE, load_or_build
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def small_article(tmp_path: Path) -> Path:
+    """A five-paragraph article: the store's behaviour does not depend on size, the runtime does."""
+    path = tmp_path / "article.md"
+    shutil.copyfile(DATA / "sample_article.md", path)
+    return path
 
 
 def _build(directory: Path, article_path: Path, encoder: Encoder):  # type: ignore[no-untyped-def]
@@ -21,52 +31,52 @@ def _build(directory: Path, article_path: Path, encoder: Encoder):  # type: igno
 
 
 def test_manifest_records_what_the_index_was_built_from(
-    tmp_path: Path, article_copy: Path, encoder: Encoder
+    tmp_path: Path, small_article: Path, encoder: Encoder
 ) -> None:
-    stored = _build(tmp_path / "idx", article_copy, encoder)
+    stored = _build(tmp_path / "idx", small_article, encoder)
     manifest = json.loads((tmp_path / "idx" / MANIFEST_FILE).read_text())
     assert stored.rebuilt
     assert manifest["model"] == encoder.model_id
     assert manifest["dimension"] == 384
-    assert manifest["article_sha256"] == load_article(article_copy).content_hash
+    assert manifest["article_sha256"] == load_article(small_article).content_hash
     assert manifest["count"] == stored.index.ntotal == len(stored.passages)
 
 
-def test_unchanged_index_is_reused(tmp_path: Path, article_copy: Path, encoder: Encoder) -> None:
-    _build(tmp_path / "idx", article_copy, encoder)
-    again = _build(tmp_path / "idx", article_copy, encoder)
+def test_unchanged_index_is_reused(tmp_path: Path, small_article: Path, encoder: Encoder) -> None:
+    _build(tmp_path / "idx", small_article, encoder)
+    again = _build(tmp_path / "idx", small_article, encoder)
     assert not again.rebuilt
 
 
 def test_changed_article_rebuilds(
-    tmp_path: Path, article_copy: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, small_article: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = _build(tmp_path / "idx", article_copy, encoder)
-    text = article_copy.read_text(encoding="utf-8")
-    article_copy.write_text(text.replace("1880萬", "1990萬"), encoding="utf-8")
+    first = _build(tmp_path / "idx", small_article, encoder)
+    text = small_article.read_text(encoding="utf-8")
+    small_article.write_text(text.replace("1852", "1853"), encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="embeddings.store"):
-        second = _build(tmp_path / "idx", article_copy, encoder)
+        second = _build(tmp_path / "idx", small_article, encoder)
     assert second.rebuilt and "rebuilding" in caplog.text
-    assert any("1990萬" in p.text for p in second.passages)
-    assert not any("1990萬" in p.text for p in first.passages)
+    assert any("1853" in p.text for p in second.passages)
+    assert not any("1853" in p.text for p in first.passages)
 
 
 def test_changed_model_rebuilds(
-    tmp_path: Path, article_copy: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, small_article: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _build(tmp_path / "idx", article_copy, encoder)
+    _build(tmp_path / "idx", small_article, encoder)
     renamed = Encoder(model_id="another-model", model=encoder.model)
     with caplog.at_level(logging.INFO, logger="embeddings.store"):
-        again = _build(tmp_path / "idx", article_copy, renamed)
+        again = _build(tmp_path / "idx", small_article, renamed)
     assert again.rebuilt and "another-model" in caplog.text
 
 
 @pytest.mark.parametrize("name", [INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE])
 @pytest.mark.parametrize("damage", ["truncate", "delete", "garbage"])
 def test_damaged_files_are_rebuilt_not_fatal(
-    tmp_path: Path, article_copy: Path, encoder: Encoder, name: str, damage: str
+    tmp_path: Path, small_article: Path, encoder: Encoder, name: str, damage: str
 ) -> None:
-    first = _build(tmp_path / "idx", article_copy, encoder)
+    first = _build(tmp_path / "idx", small_article, encoder)
     target = tmp_path / "idx" / name
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
@@ -74,15 +84,15 @@ def test_damaged_files_are_rebuilt_not_fatal(
         target.unlink()
     else:
         target.write_bytes(b"\x00not what it was\xff")
-    again = _build(tmp_path / "idx", article_copy, encoder)
+    again = _build(tmp_path / "idx", small_article, encoder)
     assert again.rebuilt
     assert again.passages == first.passages
-    query = encoder.encode_queries(["津心辦註冊人數"])
+    query = encoder.encode_queries(["When did the keeper retire?"])
     assert np.array_equal(again.index.search(query, 3)[1], first.index.search(query, 3)[1])
 
 
-def test_unwritable_index_directory_is_a_clear_error(article_copy: Path, encoder: Encoder) -> None:
+def test_unwritable_index_directory_is_a_clear_error(small_article: Path, encoder: Encoder) -> None:
     from embeddings.errors import IndexStoreError
 
     with pytest.raises(IndexStoreError, match="/proc/article-bot-index"):
-        _build(Path("/proc/article-bot-index"), article_copy, encoder)
+        _build(Path("/proc/article-bot-index"), small_article, encoder)
