@@ -142,9 +142,11 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
     core = build_core(settings)
     options = TelegramOptions(
-        questions_per_minute=settings.questions_per_minute, heartbeat=settings.heartbeat_file
+        questions_per_minute=settings.questions_per_minute,
+        heartbeat=settings.heartbeat_file,
+        allowed_chat_ids=settings.allowed_chat_ids,
     )
-    adapter = TelegramAdapter(core, Batcher(core), options)
+    adapter = TelegramAdapter(core, Batcher(core), options, _open_feedback(settings))
     app = adapter.build(token, settings.telegram_api_base_url)
     if args.webhook_url:
         # Telegram posts to the public URL; a proxy forwards its path to our listener as is.

@@ -35,6 +35,8 @@ class Settings:
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_base_url: str | None = None
     questions_per_minute: int = 20
+    # Chats the Telegram bot serves; None serves everyone (see the README on the rest).
+    allowed_chat_ids: frozenset[int] | None = None
 
     @property
     def heartbeat_file(self) -> Path:
@@ -63,6 +65,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["telegram_api_base_url"] = env["TELEGRAM_API_BASE_URL"]
     if env.get("QUESTIONS_PER_MINUTE"):
         values["questions_per_minute"] = _positive_int("QUESTIONS_PER_MINUTE", env)
+    if env.get("ALLOWED_CHAT_IDS", "").strip():
+        values["allowed_chat_ids"] = _chat_ids("ALLOWED_CHAT_IDS", env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)
@@ -74,6 +78,20 @@ def _positive_int(name: str, env: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} must be a positive whole number: got {raw!r}")
     return int(raw)
+
+
+def _chat_ids(name: str, env: Mapping[str, str]) -> frozenset[int]:
+    """Comma-separated chat ids: users' ids for private chats, negative ones for groups."""
+    ids = set()
+    for item in (piece.strip() for piece in env[name].split(",")):
+        if not item:
+            continue
+        if not re.fullmatch(r"-?\d{1,20}", item):
+            raise ConfigError(f"{name} must be chat ids separated by commas: got {item!r}")
+        ids.add(int(item))
+    if not ids:
+        raise ConfigError(f"{name} is set but lists no chat id")
+    return frozenset(ids)
 
 
 def _validate(settings: Settings) -> None:

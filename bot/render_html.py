@@ -38,14 +38,22 @@ def _emphasised(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     return "".join(out)
 
 
-def where_html(quote: Quote, total: int) -> str:
+def place_html(quote: Quote) -> str:
+    """The section heading and subheading a quote sits under (or the introduction)."""
     if quote.heading is None:
-        place = "<b>Introduction</b>"
-    elif quote.subheading:
-        place = f"<b>{esc(quote.heading)}</b> · <b>{esc(quote.subheading)}</b>"
-    else:
-        place = f"<b>{esc(quote.heading)}</b>"
-    return f"{place}\n<i>Paragraph {quote.position} of {total}</i>"
+        return "<b>Introduction</b>"
+    if quote.subheading:
+        return f"<b>{esc(quote.heading)}</b> · <b>{esc(quote.subheading)}</b>"
+    return f"<b>{esc(quote.heading)}</b>"
+
+
+def where_html(quote: Quote, total: int) -> str:
+    return f"{place_html(quote)}\n<i>Paragraph {quote.position} of {total}</i>"
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters, an ellipsis marking a cut (for notes and button labels)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
@@ -89,11 +97,19 @@ def quote_excerpt(quote: Quote, total: int) -> str:
     return f"{_blockquote(quote, start, end, elide=True)}\n\n{where_html(quote, total)}"
 
 
+CONVERTED_NOTE = "<i>Quoted in Simplified Chinese, converted from the original.</i>"
+
+
 def answer_blocks(answer: Answer, article: Article, total: int) -> list[str]:
     if answer.kind is AnswerKind.ANSWER:
         blocks = quote_blocks(answer.quotes[0], total)
+        if answer.context:
+            blocks.append(
+                "<i>Read together with your previous question: "
+                f"{esc(shorten(answer.context, 80))}</i> (/new starts afresh)"
+            )
         if answer.converted:
-            blocks.append("<i>Quoted in Simplified Chinese, converted from the original.</i>")
+            blocks.append(CONVERTED_NOTE)
         return blocks
     if answer.kind is AnswerKind.GREETING:
         return [
@@ -104,20 +120,52 @@ def answer_blocks(answer: Answer, article: Article, total: int) -> list[str]:
         return ["Please type a question in words, for example: 津心办有多少注册用户？"]
     if answer.kind is AnswerKind.TOO_LONG:
         return [f"That question is too long: please keep it under {MAX_QUESTION_CHARS} characters."]
-    return [
-        "The article does not cover this. 文章没有谈到这个问题。",
-        "See what it covers: /sections",
-    ]
+    return refusal_blocks(answer, article, total)
 
 
-def sections_html(article: Article) -> str:
-    lines = [f"<b>{esc(article.title)}</b>", ""]
+def refusal_blocks(answer: Answer, article: Article, total: int) -> list[str]:
+    """ "Not covered", said honestly: how close the nearest passage came, and where it is."""
+    blocks = ["The article does not cover this. 文章没有谈到这个问题。"]
+    closest = answer.closest
+    if closest is not None:
+        blocks.append(
+            f"The closest passage is paragraph {closest.position} of {total}, in "
+            f"{place_html(closest)}: a {esc(closest.strength())}. "
+            "<i>Show it anyway</i> quotes it."
+        )
+    return [*blocks, "See what it covers: /sections", *sections_blocks(article)[1:]]
+
+
+def closest_blocks(quote: Quote, total: int) -> list[str]:
+    """The passage a refusal declined to quote, shown on request."""
+    lead = f"<i>Closest passage ({esc(quote.strength())}), shown anyway:</i>"
+    return [lead, *quote_blocks(quote, total)]
+
+
+def about_html(rows: list[tuple[str, str]]) -> str:
+    """``/about``: the core's rows, every label and value escaped."""
+    return "\n".join(f"<b>{esc(label)}:</b> {esc(value)}" for label, value in rows)
+
+
+def sections_blocks(article: Article) -> list[str]:
+    """The title, then the section list in blocks that each fit in a message."""
+    lines = []
     for s in article.sections:
         sub = f" — {esc(s.subheading)}" if s.subheading else ""
         lines.append(f"/section {s.number} · <b>{esc(s.heading)}</b>{sub}")
-    if not article.sections:
+    if not lines:
         lines.append("This article has no sections.")
-    return "\n".join(lines)
+    blocks: list[str] = []
+    for line in lines:
+        if blocks and visible_length(f"{blocks[-1]}\n{line}") <= CHUNK:
+            blocks[-1] = f"{blocks[-1]}\n{line}"
+        else:
+            blocks.append(line)
+    return [f"<b>{esc(article.title)}</b>", *blocks]
+
+
+def sections_html(article: Article) -> str:
+    return "\n\n".join(sections_blocks(article))
 
 
 def section_blocks(section: Section) -> list[str]:

@@ -666,6 +666,10 @@ def _require_loopback(url: str) -> None:
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a burst of new connections (a bot's pool
+    # reconnecting after dropped ones) then sees resets and read timeouts that Telegram
+    # would never cause. Measured: 200 connections at once, 56% failed with 5, none with 128.
+    request_queue_size = 128
 
     def __init__(self, api: FakeBotApi) -> None:
         self.api = api

@@ -495,6 +495,26 @@ def test_a_second_poller_terminates_the_first(api: FakeBotApi) -> None:
     assert "terminated by other getUpdates request" in results[0][1]["description"]
 
 
+def test_a_burst_of_new_connections_is_accepted(api: FakeBotApi) -> None:
+    """A pool reconnecting all at once must not meet resets Telegram would never send."""
+    import httpx
+
+    async def scenario() -> list[str]:
+        url = f"{api.base_url}{api.token}/getMe"
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+            async def one() -> str:
+                try:
+                    return str((await client.post(url)).status_code)
+                except httpx.HTTPError as error:
+                    return type(error).__name__
+
+            return await asyncio.gather(*(one() for _ in range(200)))
+
+    assert set(asyncio.run(scenario())) == {"200"}
+
+
 def test_stop_releases_a_pending_long_poll_promptly() -> None:
     api = FakeBotApi().start()
     outcome: list[object] = []

@@ -5,194 +5,59 @@ post_init/post_shutdown sequence as ``run_polling``) on an event loop in a backg
 thread, so the tests themselves are plain synchronous code: push an update, wait until
 the Application has finished with it, look at what reached the fake server. The fake
 parses our HTML by Telegram's rules and enforces its length limits, so a 200 from it
-means Telegram would have accepted the message.
+means Telegram would have accepted the message. The harness lives in ``telegram_harness``;
+conversations (follow-ups, navigation, refusals, feedback) are in
+``test_telegram_conversation.py``, faults and the allow-list in ``test_telegram_faults.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import factories as f
 import pytest
-from fake_bot_api import Exchange, FakeBotApi, parse_html
-from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from fake_bot_api import FakeBotApi, parse_html
+from telegram_harness import (
+    MENTION,
+    QUESTION,
+    TRADITIONAL,
+    WEBHOOK_SECRET,
+    RunningBot,
+    blockquotes,
+    bold,
+    button,
+    buttons,
+    for_chat,
+    free_port,
+    last_bot_message,
+    only_reply,
+    press,
+    running,
+    sent,
+    statuses,
+    toast,
+    visible,
+    without_proxies,
+)
 
-from bot.batcher import Batcher
 from bot.build import build_core
 from bot.config import Settings
 from bot.core import ArticleBot
-from bot.telegram_bot import COMMANDS, TelegramAdapter, TelegramOptions
+from bot.telegram_bot import COMMANDS, TelegramOptions
 from tests.conftest import ROOT, fresh_data_dir
-
-JSONDict = dict[str, Any]
-
-QUESTION = "天津数字化综合发展水平在全国排第几？"
-TRADITIONAL = "天津數字化綜合發展水平在全國排第幾？"
-MENTION = f"@{f.BOT_USERNAME}"
-DONE_GROUP = 1_000  # after every handler of the adapter (they are all in group 0)
-WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy may route the bot's 127.0.0.1 traffic off the machine."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-# ---- the bot under test ------------------------------------------------------------------------
-
-
-@dataclass
-class RunningBot:
-    """The Application running in a background thread, and ways to talk to it."""
-
-    api: FakeBotApi
-    adapter: TelegramAdapter
-    app: Application
-    webhook_url: str | None = None
-    _done: set[int] = field(default_factory=set)
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    async def _mark_done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        with self._cond:
-            self._done.add(update.update_id)
-            self._cond.notify_all()
-
-    def wait_done(self, update_ids: list[int], timeout: float = 60.0) -> None:
-        """Block until the Application has run every handler (and error handler) for them."""
-        with self._cond:
-            finished = self._cond.wait_for(lambda: self._done.issuperset(update_ids), timeout)
-        assert finished, f"updates not processed in {timeout}s: {set(update_ids) - self._done}"
-
-    def processed(self, update_id: int) -> bool:
-        with self._cond:
-            return update_id in self._done
-
-    def process(self, update: JSONDict, timeout: float = 60.0) -> list[Exchange]:
-        """Push one update (by polling or webhook) and return the calls made while handling it."""
-        since = len(self.api.exchanges)
-        if self.webhook_url is None:
-            update_id = self.api.push_update(update)["update_id"]
-        else:
-            status = self.api.post_webhook(self.webhook_url, update, WEBHOOK_SECRET)
-            assert status == 200
-            update_id = update["update_id"]
-        self.wait_done([update_id], timeout)
-        return self.api.exchanges[since:]
-
-    def ask(self, text: str, **message: Any) -> list[Exchange]:
-        return self.process(f.message_update(text, **message))
-
-
-class BotThread(threading.Thread):
-    """The Application's life as ``run_polling``/``run_webhook`` lead it, on a loop of its own.
-
-    The shutdown must leave no task behind: the heartbeat and the batcher worker are the
-    adapter's to cancel (``asyncio.run`` would otherwise cancel them silently).
-    """
-
-    def __init__(self, app: Application, webhook_url: str | None) -> None:
-        super().__init__(name="bot-under-test")
-        self.app = app
-        self.webhook_url = webhook_url
-        self.started = threading.Event()
-        self.failure: BaseException | None = None
-        self._control: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._lifecycle())
-        except BaseException as exc:
-            self.failure = exc
-        finally:
-            self.started.set()
-
-    async def _lifecycle(self) -> None:
-        stop = asyncio.Event()
-        self._control = (asyncio.get_running_loop(), stop)
-        app = self.app
-        assert app.updater is not None and app.post_init and app.post_shutdown
-        await app.initialize()
-        try:
-            await app.post_init(app)
-            await self._start_updater()
-            await app.start()
-            self.started.set()
-            await stop.wait()
-            await app.updater.stop()
-            await app.stop()
-        finally:
-            await app.shutdown()
-            await app.post_shutdown(app)
-        leftover = asyncio.all_tasks() - {asyncio.current_task()}
-        assert not leftover, f"tasks still pending after shutdown: {leftover}"
-
-    async def _start_updater(self) -> None:
-        assert self.app.updater is not None
-        if self.webhook_url is None:
-            await self.app.updater.start_polling()
-            return
-        port = urllib.parse.urlsplit(self.webhook_url).port
-        assert port is not None
-        await self.app.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
-            webhook_url=self.webhook_url,
-            secret_token=WEBHOOK_SECRET,
-        )
-
-    def halt(self) -> None:
-        if self._control is not None:
-            loop, stop = self._control
-            with contextlib.suppress(RuntimeError):  # the loop already ended (start-up failed)
-                loop.call_soon_threadsafe(stop.set)
-        self.join(30)
-        assert not self.is_alive(), "the Application did not shut down"
-
-
-@contextlib.contextmanager
-def running(
-    api: FakeBotApi,
-    core: ArticleBot,
-    options: TelegramOptions | None = None,
-    *,
-    webhook_port: int | None = None,
-) -> Iterator[RunningBot]:
-    """The adapter's Application, built as ``python -m bot telegram`` builds it, running."""
-    adapter = TelegramAdapter(core, Batcher(core), options)
-    app = adapter.build(api.token, api.base_url)
-    url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
-    bot = RunningBot(api, adapter, app, url)
-    app.add_handler(TypeHandler(Update, bot._mark_done), group=DONE_GROUP)
-    thread = BotThread(app, url)
-    thread.start()
-    try:
-        assert thread.started.wait(60), "the Application did not start"
-        if thread.failure is not None:
-            raise thread.failure
-        yield bot
-    finally:
-        thread.halt()
-    if thread.failure is not None:
-        raise thread.failure
+    without_proxies(monkeypatch)
 
 
 @pytest.fixture
@@ -205,50 +70,6 @@ def api() -> Iterator[FakeBotApi]:
 def tg(api: FakeBotApi, core: ArticleBot) -> Iterator[RunningBot]:
     with running(api, core) as bot:
         yield bot
-
-
-# ---- reading what the bot sent -----------------------------------------------------------------
-
-
-def sent(exchanges: list[Exchange], method: str = "sendMessage") -> list[JSONDict]:
-    """Params of the calls to ``method`` that Telegram accepted, oldest first."""
-    return [e.params for e in exchanges if e.method == method and e.status == 200]
-
-
-def statuses(exchanges: list[Exchange], method: str = "sendMessage") -> list[int]:
-    return [e.status for e in exchanges if e.method == method]
-
-
-def visible(params: JSONDict) -> str:
-    """The text as the user sees it, parsed from the HTML by Telegram's rules."""
-    return parse_html(params["text"])[0] if params.get("parse_mode") == "HTML" else params["text"]
-
-
-def only_reply(exchanges: list[Exchange]) -> JSONDict:
-    """The one message the bot sent; every send must have been accepted as it was."""
-    assert statuses(exchanges) == [200], [(e.method, e.status, e.response) for e in exchanges]
-    [reply] = sent(exchanges)
-    assert reply["parse_mode"] == "HTML"
-    return reply
-
-
-def buttons(params: JSONDict) -> list[JSONDict]:
-    markup = params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def blockquotes(html: str) -> list[str]:
-    return re.findall(r"<blockquote>(.*?)</blockquote>", html, re.DOTALL)
-
-
-def bold(html: str) -> list[str]:
-    return re.findall(r"<b>(.*?)</b>", html, re.DOTALL)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ---- answers -------------------------------------------------------------------------------------
@@ -277,7 +98,14 @@ def test_a_private_question_gets_the_quoted_paragraph(
     [message] = tg.api.bot_messages(f.DEFAULT_USER["id"])[-1:]
     kinds = {e["type"] for e in message["entities"]}
     assert {"blockquote", "bold", "italic"} <= kinds
-    assert [b["text"] for b in buttons(reply)] == ["More ➡"]
+    assert [b["text"] for b in buttons(reply)] == [
+        "⬅ Paragraph",
+        "Section",
+        "Paragraph ➡",
+        "More ➡",
+    ]
+    for b in buttons(reply):  # compact, ASCII, never the question
+        assert len(b["callback_data"].encode()) <= 64 and b["callback_data"].isascii()
 
 
 def test_the_typing_indicator_is_shown_while_answering(tg: RunningBot) -> None:
@@ -290,12 +118,11 @@ def test_the_typing_indicator_is_shown_while_answering(tg: RunningBot) -> None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("明天天气怎么样？", "does not cover this"),
         ("你好", "Hello!"),
         ("🙂🙂", "Please type a question"),
         ("问" * 600, "too long"),
     ],
-    ids=["not-covered", "greeting", "empty", "too-long"],
+    ids=["greeting", "empty", "too-long"],
 )
 def test_questions_without_a_quote_get_a_plain_reply(
     tg: RunningBot, question: str, expected: str
@@ -305,9 +132,37 @@ def test_questions_without_a_quote_get_a_plain_reply(
     assert "<blockquote>" not in reply["text"] and not buttons(reply)
 
 
-def test_a_sticker_gets_a_hint_to_type(tg: RunningBot) -> None:
-    reply = only_reply(tg.process(f.sticker_update()))
-    assert "only read text" in visible(reply)
+@pytest.mark.parametrize(
+    ("update", "kind"),
+    [
+        (f.sticker_update, "stickers"),
+        (f.photo_update, "photos"),
+        (f.voice_update, "voice messages"),
+        (f.document_update, "files"),
+        (f.location_update, "locations"),
+    ],
+)
+def test_non_text_messages_get_a_hint_to_type(tg: RunningBot, update: Any, kind: str) -> None:
+    reply = only_reply(tg.process(update()))
+    assert f"I can only read text questions, not {kind}." in visible(reply)
+
+
+def test_edited_messages_and_channel_posts_get_silence(
+    tg: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = f.message_update(QUESTION)
+    assert "第七" in visible(only_reply(tg.process(original)))
+    quiet = [
+        f.edited_message_update("津心办有多少注册用户？", original=original),
+        f.edited_message_update("/start", original=original),
+        f.channel_post_update(QUESTION),
+        f.channel_post_update("/start"),
+        f.channel_post_update(f"{MENTION} {QUESTION}"),
+    ]
+    for update in quiet:
+        exchanges = tg.process(update)
+        assert [e.method for e in exchanges if e.method != "getUpdates"] == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -320,9 +175,22 @@ def section_headings(core: ArticleBot) -> list[str]:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/start", [QUESTION, "/sections", "/help"]),
-        ("/help", ["/sections", "/section N", "/about", "/ask question", "More"]),
-        ("/about", ["2022年中國網絡文明大會今日在津啟幕", "Paragraphs:", "4 sections", "Model:"]),
+        ("/start", [QUESTION, "/sections", "/help", "tap a question below"]),
+        (
+            "/help",
+            ["/sections", "/section N", "/new", "/about", "/ask question", "More", "👍/👎"],
+        ),
+        (
+            "/about",
+            [
+                "Title: 2022年中國網絡文明大會今日在津啟幕",
+                "Date: 2022-08-28",
+                "Paragraphs: 28 in 4 sections",
+                "Content hash:",
+                "Model:",
+                "Index:",
+            ],
+        ),
         ("/section 99", ["There is no section 99: choose 1 to 4."]),
         ("/section 0", ["There is no section 0"]),
         ("/section abc", ["Usage: /section N, where N is 1 to 4."]),
@@ -358,7 +226,7 @@ def test_every_command_in_the_menu_is_answered(tg: RunningBot) -> None:
     [registered] = tg.api.calls_to("setMyCommands")
     names = [c["command"] for c in registered["commands"]]
     assert names == [c.command for c in COMMANDS]
-    assert set(names) == {"start", "help", "sections", "section", "about", "ask"}
+    assert set(names) == {"start", "help", "sections", "section", "new", "about", "ask"}
     for name in names:
         assert len(sent(tg.ask(f"/{name}"))) == 1, name
 
@@ -366,8 +234,8 @@ def test_every_command_in_the_menu_is_answered(tg: RunningBot) -> None:
 def test_the_bot_starts_even_if_the_command_menu_cannot_be_set(
     api: FakeBotApi, core: ArticleBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    api.inject("setMyCommands", error_code=500)
-    with running(api, core) as bot:
+    api.inject("setMyCommands", error_code=500, times=4)  # the call and its 3 retries
+    with running(api, core, TelegramOptions(retry_backoff=0.01)) as bot:
         assert "第七" in visible(only_reply(bot.ask(QUESTION)))
     assert any("command" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
@@ -393,33 +261,27 @@ def test_too_many_questions_are_refused_politely(api: FakeBotApi, core: ArticleB
 # ---- buttons -------------------------------------------------------------------------------------
 
 
-def last_bot_message(api: FakeBotApi, chat_id: int) -> JSONDict:
-    return api.bot_messages(chat_id)[-1]
-
-
-def press(tg: RunningBot, data: str, message: JSONDict | None = None) -> list[Exchange]:
-    return tg.process(f.callback_query_update(data, message=message))
-
-
 def test_more_shows_the_next_best_passages_in_turn(tg: RunningBot, core: ArticleBot) -> None:
     expected = core.ask(QUESTION).quotes
     assert len(expected) == 3
-    key = buttons(only_reply(tg.ask(QUESTION)))[0]["callback_data"].split(":")[1]
+    key = button(only_reply(tg.ask(QUESTION)), "More ➡")["callback_data"].split(":")[1]
     chat = f.DEFAULT_USER["id"]
     for rank in (1, 2):
         answer = last_bot_message(tg.api, chat)
-        [button] = answer["reply_markup"]["inline_keyboard"][0]
-        assert button["callback_data"] == f"m:{key}:{rank}"
-        exchanges = press(tg, button["callback_data"], answer)
-        [acknowledged] = sent(exchanges, "answerCallbackQuery")
-        assert "text" not in acknowledged
-        text = visible(only_reply(exchanges))
+        more = button(answer, "More ➡")
+        assert more["callback_data"] == f"m:{key}:{rank}"
+        exchanges = press(tg, more["callback_data"], answer)
+        assert toast(exchanges) is None
+        reply = only_reply(exchanges)
+        text = visible(reply)
         assert text.startswith(f"Next best passage ({rank + 1} of 3):")
         assert f"Paragraph {expected[rank].position} of " in text
         assert expected[rank].text in text
-    assert "reply_markup" not in last_bot_message(tg.api, chat)  # the last one has no "More"
-    exchanges = press(tg, f"m:{key}:3", answer)
-    assert sent(exchanges, "answerCallbackQuery")[0]["text"] == "No more passages."
+        walk = button(reply, "Paragraph ➡")["callback_data"]  # navigation from this passage
+        assert walk == f"n:{expected[rank].passage.id}:s"
+    last = last_bot_message(tg.api, chat)
+    assert "More ➡" not in [b["text"] for b in buttons(last)]  # the last one has no "More"
+    assert toast(press(tg, f"m:{key}:3", answer)) == "No more passages."
 
 
 def test_a_more_button_from_before_a_restart_has_expired(api: FakeBotApi, core: ArticleBot) -> None:
@@ -429,12 +291,32 @@ def test_a_more_button_from_before_a_restart_has_expired(api: FakeBotApi, core: 
         old = last_bot_message(api, chat)
     with running(api, core) as after:
         assert buttons(only_reply(after.ask("津心办累计注册人数是多少？")))
-        exchanges = press(after, buttons(old)[0]["callback_data"], old)
+        exchanges = press(after, button(old, "More ➡")["callback_data"], old)
     assert "expired" in sent(exchanges, "answerCallbackQuery")[0]["text"]
     assert sent(exchanges) == []
 
 
-@pytest.mark.parametrize("data", ["m:zzz:1", "garbage", "s:99:0", "m:1:99", "s:1:x"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "m:zzz:1",
+        "garbage",
+        "",
+        "s:99:0",
+        "m:1:99",
+        "s:1:x",
+        "c:zzz",
+        "v:zzz:0:u",
+        "v:zzz:0:x",
+        "n:pdeadbeef:s",
+        "p:p3edf9c4d:x",
+        "n:" + "p" * 60 + ":s",
+        "w:99",
+        "w:0",
+        "q:99",
+        "q:-1",
+    ],
+)
 def test_forged_or_stale_buttons_are_answered_politely(
     tg: RunningBot, data: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -594,10 +476,6 @@ def test_an_inline_answer_from_a_long_paragraph_fits_in_one_message(
 # ---- failures at the network edge ----------------------------------------------------------------
 
 
-def for_chat(chat_id: int) -> Any:
-    return lambda params: params.get("chat_id") == chat_id
-
-
 def test_flood_control_is_waited_out_and_the_reply_sent_once(tg: RunningBot) -> None:
     chat = f.DEFAULT_USER["id"]
     tg.api.inject("sendMessage", error_code=429, retry_after=1, when=for_chat(chat))
@@ -627,17 +505,19 @@ def test_html_rejected_by_telegram_is_resent_as_plain_text(
 
 
 def test_a_failing_handler_is_logged_the_user_told_and_the_bot_goes_on(
-    tg: RunningBot, caplog: pytest.LogCaptureFixture
+    api: FakeBotApi, core: ArticleBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tg.api.inject("sendMessage", error_code=500)
-    update = f.message_update(QUESTION)
-    exchanges = tg.process(update)
-    assert statuses(exchanges) == [500, 200]
-    assert "something went wrong" in visible(sent(exchanges)[0])
-    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert str(update["update_id"]) in record.getMessage()
-    assert record.exc_info is not None
-    assert "第七" in visible(only_reply(tg.ask(QUESTION)))
+    options = TelegramOptions(send_retries=2, retry_backoff=0.01)
+    with running(api, core, options) as bot:
+        api.inject("sendMessage", error_code=500, times=3)  # the send and both retries fail
+        update = f.message_update(QUESTION)
+        exchanges = bot.process(update)
+        assert statuses(exchanges) == [500, 500, 500, 200]
+        assert "something went wrong" in visible(sent(exchanges)[0])
+        [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert str(update["update_id"]) in record.getMessage()
+        assert record.exc_info is not None
+        assert "第七" in visible(only_reply(bot.ask(QUESTION)))
 
 
 def test_a_chat_that_blocked_the_bot_is_not_an_error(
