@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     tg.add_argument("--secret-token", help="webhook secret; env TELEGRAM_WEBHOOK_SECRET")
     sub.add_parser("health", parents=[common], help="exit 0 if the Telegram bot is alive")
     sub.add_parser("feedback", parents=[common], help="summarise the 👍/👎 votes")
+    soak = sub.add_parser("soak", parents=[common], help="long run with Bot API faults")
+    soak.add_argument("--questions", type=int, default=10_000)
+    soak.add_argument("--chats", type=int, default=50)
+    soak.add_argument("--fault-rate", type=float, default=0.02)
+    soak.add_argument("--seed", type=int, default=0)
+    soak.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
+    soak.add_argument("--log", type=Path, help="keep the bot's full log here")
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     bench.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
@@ -209,6 +216,29 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _soak(args: argparse.Namespace, settings: Settings) -> int:
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    from bot.soak import SoakError, format_soak, run_soak
+
+    try:
+        result = run_soak(
+            settings,
+            questions=args.questions,
+            chats=args.chats,
+            fault_rate=args.fault_rate,
+            seed=args.seed,
+            progress=_progress,
+            log_file=args.log,
+        )
+    except SoakError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_soak(result))
+    if args.json_path is not None:
+        args.json_path.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
+    return 0 if result["target_met"] else 1
+
+
 def _progress(message: str) -> None:
     print(f"… {message}", file=sys.stderr, flush=True)
 
@@ -236,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _feedback(settings)
         if args.command == "bench":
             return _bench(args, settings)
+        if args.command == "soak":
+            return _soak(args, settings)
         return _index(settings)
     except (ConfigError, ArticleError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -37,6 +37,18 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class DemoteUnparsableReplies(logging.Filter):
+    """python-telegram-bot logs an ERROR with a traceback for every 502 page or broken
+    getUpdates body before raising the error the adapter retries; a retried fault is a
+    warning, and the retry's outcome is logged where it is decided."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "Can not load invalid JSON" in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(level: str, secrets: list[str] | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -46,5 +58,6 @@ def configure_logging(level: str, secrets: list[str] | None = None) -> None:
     root.setLevel(level)
     # httpx logs every request URL at INFO; the token is in them. Keep it at WARNING.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("telegram.request.BaseRequest").addFilter(DemoteUnparsableReplies())
     # bm25s sets its own logger to DEBUG; follow the process's level instead.
     logging.getLogger("bm25s").setLevel(root.level)

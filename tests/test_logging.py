@@ -39,3 +39,14 @@ def test_no_secret_no_change() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "plain %s", ("text",), None)
     assert RedactSecrets([]).filter(record)
     assert record.getMessage() == "plain text"
+
+
+def test_unparsable_bot_api_replies_are_warnings_not_errors() -> None:
+    from bot.logsetup import DemoteUnparsableReplies
+
+    record = logging.LogRecord(
+        "telegram.request.BaseRequest", logging.ERROR, __file__, 1,
+        'Can not load invalid JSON data: "<html>"', (), (ValueError, ValueError("x"), None),
+    )  # fmt: skip
+    assert DemoteUnparsableReplies().filter(record)
+    assert record.levelno == logging.WARNING and record.exc_info is None
