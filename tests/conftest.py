@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,10 @@ from bot.config import Settings
 from bot.core import ArticleBot
 from corpus.ingest import BUNDLED_ARTICLE
 from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
+
+if TYPE_CHECKING:
+    from fake_bot_api import FakeBotApi
+    from telegram_harness import RunningBot
 
 # PTB 22 warns while building RetryAfter unless told to use timedelta; warnings are errors here.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -70,3 +75,23 @@ def article_copy(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "article.txt"
     shutil.copyfile(BUNDLED_ARTICLE, path)
     yield path
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBotApi]:
+    """A loopback fake Bot API server; proxies unset so PTB talks to it directly."""
+    from fake_bot_api import FakeBotApi
+    from telegram_harness import without_proxies
+
+    without_proxies(monkeypatch)
+    with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def tg(api: FakeBotApi, core: ArticleBot) -> Iterator[RunningBot]:
+    """The real Telegram Application over the session's core, polling ``api``."""
+    from telegram_harness import running
+
+    with running(api, core) as bot:
+        yield bot

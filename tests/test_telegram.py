@@ -18,7 +18,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,6 @@ from telegram_harness import (
     statuses,
     toast,
     visible,
-    without_proxies,
 )
 
 from bot.build import build_core
@@ -53,24 +51,6 @@ from bot.config import Settings
 from bot.core import ArticleBot
 from bot.telegram_bot import COMMANDS, TelegramOptions
 from tests.conftest import ROOT, fresh_data_dir
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def tg(api: FakeBotApi, core: ArticleBot) -> Iterator[RunningBot]:
-    with running(api, core) as bot:
-        yield bot
-
 
 # ---- answers -------------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import factories as f
@@ -29,7 +28,6 @@ from telegram_harness import (
     sent,
     toast,
     visible,
-    without_proxies,
 )
 
 from bot.build import build_core
@@ -44,23 +42,6 @@ FOLLOW_UP = "那它的访问量呢？"
 OPENING = "风起渤海之滨，潮涌海河两岸，是在写什么？"  # answered by paragraph 1
 OFF_TOPIC = "明天天气怎么样？"
 CHAT = f.DEFAULT_USER["id"]
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def tg(api: FakeBotApi, core: ArticleBot) -> Iterator[RunningBot]:
-    with running(api, core) as bot:
-        yield bot
 
 
 def labels(params: dict[str, object]) -> list[str]:

@@ -32,7 +32,6 @@ from telegram_harness import (
     statuses,
     toast,
     visible,
-    without_proxies,
 )
 
 from bot.config import ConfigError, Settings, from_env
@@ -41,17 +40,6 @@ from bot.telegram_bot import NOT_ALLOWED, TelegramOptions
 from tests.conftest import ROOT
 
 FAST_RETRIES = TelegramOptions(retry_backoff=0.01, read_timeout=1.0)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
 
 
 def answers_in(api: FakeBotApi, chat_id: int) -> list[str]:
