@@ -8,24 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA, ROOT, run_bot
 
 
 def _run(
     args: list[str], data_dir: Path, stdin: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "ARTICLE_BOT_DATA_DIR": str(data_dir), **env}
-    environment.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        timeout=300,
-        check=False,
-    )
+    return run_bot(args, data_dir, stdin, **env)
 
 
 def test_console_answers_and_lists_sections(data_dir: Path) -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_bot
 
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -148,16 +147,7 @@ def test_the_readme_shows_the_commands_the_image_runs() -> None:
 
 
 def health(data_dir: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "ARTICLE_BOT_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, *HEALTH],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    return run_bot(HEALTH[2:], data_dir)
 
 
 def test_health_is_ok_with_a_fresh_heartbeat(tmp_path: Path) -> None:

@@ -13,10 +13,8 @@ conversations (follow-ups, navigation, refusals, feedback) are in
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -50,7 +48,7 @@ from bot.build import build_core
 from bot.config import Settings
 from bot.core import ArticleBot
 from bot.telegram_bot import COMMANDS, TelegramOptions
-from tests.conftest import ROOT, fresh_data_dir
+from tests.conftest import fresh_data_dir, run_bot
 
 # ---- answers -------------------------------------------------------------------------------------
 
@@ -557,17 +555,7 @@ def test_twenty_chats_at_once_are_each_answered_exactly_once(tg: RunningBot) -> 
 
 
 def run_telegram(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment.update(ARTICLE_BOT_DATA_DIR=str(tmp_path / "data"), **env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "telegram", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    return run_bot(["telegram", *args], tmp_path / "data", **env)
 
 
 def test_a_missing_token_is_a_one_line_error(tmp_path: Path) -> None:
