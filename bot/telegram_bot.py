@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import re
-import secrets
 import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -46,12 +42,10 @@ from telegram.error import (
     BadRequest,
     Conflict,
     Forbidden,
-    NetworkError,
     TelegramError,
     TimedOut,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -67,6 +61,7 @@ from bot.core import ArticleBot
 from bot.feedback import FeedbackError, FeedbackStore
 from bot.followup import Turn
 from bot.limits import RateLimit
+from bot.recent import AnswerMemory, Recent
 from bot.render_html import (
     CONVERTED_NOTE,
     about_html,
@@ -81,6 +76,7 @@ from bot.render_html import (
     sections_blocks,
     shorten,
 )
+from bot.telegram_delivery import RetryingRateLimiter, safe_to_retry
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +111,6 @@ THANKS = "Thanks for the feedback!"
 NEW_CONVERSATION = "New conversation: your next question is read on its own."
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -131,126 +125,10 @@ class TelegramOptions:
     read_timeout: float | None = None  # seconds to wait for Telegram's answer; None: PTB's
 
 
-class Recent(Generic[K, V]):
-    """A bounded mapping that forgets the least recently used entry first."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        if key not in self._items:
-            return None
-        self._items.move_to_end(key)
-        return self._items[key]
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-
-    def pop(self, key: K) -> V | None:
-        return self._items.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class AnswerMemory:
-    """Recent answers by a short key, so a button carries 10 bytes, not a question.
-
-    Keys start with a random prefix per process: after a restart, the buttons under old
-    messages must expire, not fetch passages of whatever the new process stored as "1".
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._items: Recent[str, Answer] = Recent(capacity)
-        self._keys = itertools.count(1)
-        self._prefix = _base36(secrets.randbelow(36**4)).rjust(4, "0")
-
-    def remember(self, answer: Answer) -> str:
-        key = self._prefix + _base36(next(self._keys))
-        self._items.put(key, answer)
-        return key
-
-    def get(self, key: str) -> Answer | None:
-        return self._items.get(key)
-
-
-def _base36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out
-
-
 def _button(text: str, data: str) -> InlineKeyboardButton:
     if len(data.encode()) > MAX_CALLBACK_BYTES:  # only a bug can get here: fail loudly
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
     return InlineKeyboardButton(text, callback_data=data)
-
-
-def safe_to_retry(exc: NetworkError) -> bool:
-    """Whether a failed call certainly did not reach Telegram's backend (so cannot duplicate).
-
-    Retried: an HTTP error status without ``retry_after`` (500, 502 …: Telegram answered
-    that it failed), a refused connection, a connect or pool timeout (nothing was sent), and
-    a connection closed before any response (a stale keep-alive connection: the request was
-    not read). Not retried: a read or write timeout (it may have been delivered; a retry
-    would duplicate the message) and 400 Bad Request (retrying cannot help).
-    """
-    if isinstance(exc, BadRequest):
-        return False
-    cause = exc.__cause__
-    if isinstance(exc, TimedOut):
-        return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout)
-    if isinstance(cause, httpx.ConnectError | httpx.RemoteProtocolError):
-        return True
-    return cause is None or isinstance(cause, TelegramError)  # an error status from Telegram
-
-
-class RetryingRateLimiter(AIORateLimiter):
-    """PTB's flood limiter (which retries 429s after ``retry_after``), plus bounded retries
-    with exponential backoff of the failures :func:`safe_to_retry` accepts."""
-
-    def __init__(self, retries: int, backoff: float, max_retries: int = 3) -> None:
-        super().__init__(max_retries=max_retries)
-        self.retries = retries
-        self.backoff = backoff
-
-    async def process_request(  # noqa: PLR0917 (PTB's signature)
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        attempt = 0
-        while True:
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except NetworkError as exc:
-                if attempt >= self.retries or not safe_to_retry(exc):
-                    raise
-                delay = self.backoff * 2**attempt
-                attempt += 1
-                log.warning(
-                    "%s failed (%s); retry %d of %d in %.2f s",
-                    endpoint,
-                    exc,
-                    attempt,
-                    self.retries,
-                    delay,
-                )
-                await asyncio.sleep(delay)
 
 
 def _attachment(message: Message) -> str:
