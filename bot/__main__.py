@@ -137,6 +137,8 @@ def _index(settings: Settings) -> int:
     core = build_core(settings)
     count = sum(1 for _ in core.article.paragraphs())
     print(f"indexed {count} paragraphs of “{core.article.title}” in {settings.index_dir}")
+    for repair in core.article.repairs:  # what cleaning changed, so the owner can check it
+        print(f"  cleaned: {repair}")
     return 0
 
 

@@ -72,6 +72,7 @@ def test_index_and_ask_a_markdown_article(data_dir: Path) -> None:
     built = _run(["index", article], data_dir)
     assert built.returncode == 0, built.stderr
     assert "indexed 5 paragraphs" in built.stdout
+    assert "cleaned:" not in built.stdout  # nothing damaged in this one
     result = _run(["ask", "--json", "--article", article, "When did the keeper retire?"], data_dir)
     assert result.returncode == 0, result.stderr
     best = json.loads(result.stdout)["passages"][0]
