@@ -200,11 +200,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     core = build_core(settings)
     report = evaluate(core, load_gold(args.gold or GOLD), progress=_progress)
     print(format_report(report))
-    payload = json.dumps(report, ensure_ascii=False, indent=1, default=float)
     for path in (args.json_path, settings.data_dir / "eval.json"):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(payload, encoding="utf-8")
+        _write_json(path, report)
     return 0
 
 
@@ -213,8 +210,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     result = run_bench(settings, quick=args.quick, progress=_progress)
     print(format_bench(result))
-    if args.json_path is not None:
-        args.json_path.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
+    _write_json(args.json_path, result)
     return 0
 
 
@@ -236,9 +232,16 @@ def _soak(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_soak(result))
-    if args.json_path is not None:
-        args.json_path.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
+    _write_json(args.json_path, result)
     return 0 if result["target_met"] else 1
+
+
+def _write_json(path: Path | None, data: dict[str, object]) -> None:
+    """Keep a run's figures as JSON where asked (``--json``); None means not asked."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(data, ensure_ascii=False, indent=1, default=float)
+        path.write_text(payload, encoding="utf-8")
 
 
 def _progress(message: str) -> None:
