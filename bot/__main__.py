@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, from_env
-from bot.feedback import FeedbackError, FeedbackStore
+from bot.core.feedback import FeedbackError, FeedbackStore
 from bot.logsetup import configure_logging
 from corpus.ingest import ArticleError
 from embeddings.errors import EmbeddingError, IndexStoreError
@@ -79,7 +79,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.build import build_core
-    from bot.render_text import render_answer
+    from bot.render.text import render_answer
 
     core = build_core(settings)
     questions = [args.question] if args.question is not None else None
@@ -145,10 +145,10 @@ def _index(settings: Settings) -> int:
 def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     # PTB 22 deprecates integer retry_after and warns on every 429 unless this is set.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    from bot.batcher import Batcher
     from bot.build import build_core
     from bot.config import require_telegram_token, require_webhook_secret
-    from bot.telegram_bot import TelegramAdapter, TelegramOptions
+    from bot.core.batcher import Batcher
+    from bot.telegram.adapter import TelegramAdapter, TelegramOptions
 
     token = require_telegram_token(settings)
     secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
@@ -179,7 +179,7 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
 
 def _health(settings: Settings) -> int:
     """For the container's health check: the bot touches its heartbeat every 30 s."""
-    from bot.telegram_bot import HEARTBEAT_SECONDS
+    from bot.telegram.adapter import HEARTBEAT_SECONDS
 
     try:
         age = time.time() - settings.heartbeat_file.stat().st_mtime
@@ -195,7 +195,7 @@ def _health(settings: Settings) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.build import build_core
-    from bot.evaluate import GOLD, evaluate, format_report, load_gold
+    from bot.tools.evaluate import GOLD, evaluate, format_report, load_gold
 
     core = build_core(settings)
     report = evaluate(core, load_gold(args.gold or GOLD), progress=_progress)
@@ -206,7 +206,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bench import format_bench, run_bench
+    from bot.tools.bench import format_bench, run_bench
 
     result = run_bench(settings, quick=args.quick, progress=_progress)
     print(format_bench(result))
@@ -216,7 +216,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
 def _soak(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    from bot.soak import SoakError, format_soak, run_soak
+    from bot.tools.soak import SoakError, format_soak, run_soak
 
     try:
         result = run_soak(

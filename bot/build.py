@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from bot.config import Settings
-from bot.core import ArticleBot
+from bot.core.engine import ArticleBot
 from corpus.ingest import load_article
 from embeddings.encoder import load_encoder
 from embeddings.passages import passages_of

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TextIO
 
-from bot.answer import Answer, Quote
-from bot.core import ArticleBot
-from bot.feedback import FeedbackError, FeedbackStore
-from bot.followup import Turn
-from bot.render_text import render_answer, render_quote, render_section, render_sections
+from bot.core.answer import Answer, Quote
+from bot.core.engine import ArticleBot
+from bot.core.feedback import FeedbackError, FeedbackStore
+from bot.core.followup import Turn
+from bot.render.text import render_answer, render_quote, render_section, render_sections
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import AnswerKind
-from bot.core import MAX_QUESTION_CHARS, ArticleBot
-from bot.render_html import MESSAGE_LIMIT, answer_blocks, pack
-from bot.render_text import render_answer
-from tests.fake_bot_api import parse_html
+from bot.core.answer import AnswerKind
+from bot.core.engine import MAX_QUESTION_CHARS, ArticleBot
+from bot.render.html import MESSAGE_LIMIT, answer_blocks, pack
+from bot.render.text import render_answer
+from bot.tools.fakeapi.server import parse_html
 from tests.test_cli import _run
 
 NASTY = [
@@ -84,7 +84,7 @@ def test_random_unicode_always_renders_valid_html(core: ArticleBot, question: st
     )
 )
 def test_packing_never_exceeds_the_limit_or_breaks_tags(paragraphs: list[str]) -> None:
-    from bot.render_html import esc
+    from bot.render.html import esc
 
     blocks = [f"<blockquote>{esc(p * 60)}</blockquote>" for p in paragraphs if p.strip()]
     _check_html(pack(blocks) if blocks else ["<i>empty</i>"])

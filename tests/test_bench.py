@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.bench import format_bench, run_bench
 from bot.config import Settings
-from tests.conftest import DATA
+from bot.tools.bench import format_bench, run_bench
+from tests.helpers.paths import DATA
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DATA, ROOT, run_bot
+from tests.helpers.paths import DATA, ROOT, run_bot
 
 
 def _run(

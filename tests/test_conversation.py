@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.console import ConsoleAdapter
-from bot.core import ArticleBot
-from bot.feedback import FeedbackError, FeedbackStore
+from bot.core.engine import ArticleBot
+from bot.core.feedback import FeedbackError, FeedbackStore
 from tests.test_cli import _run
 
 

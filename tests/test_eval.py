@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.core import ArticleBot
-from bot.evaluate import choose_fusion, choose_rule, evaluate, load_gold, score
+from bot.core.engine import ArticleBot
+from bot.tools.evaluate import choose_fusion, choose_rule, evaluate, load_gold, score
 
 
 @pytest.fixture(scope="module")

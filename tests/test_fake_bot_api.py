@@ -22,9 +22,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import factories as f
 import pytest
-from fake_bot_api import DEFAULT_TOKEN, FakeBotApi, parse_html, utf16_len
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -54,6 +52,9 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from bot.tools.fakeapi import factories as f
+from bot.tools.fakeapi.server import DEFAULT_TOKEN, FakeBotApi, parse_html, utf16_len
 
 JSONDict = dict[str, Any]
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.tools.evaluate import FOLLOWUPS, GOLD
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
 ARTICLE = ROOT / "corpus" / "000_b5519ea694e741d6.txt"
-GOLD = DATA / "gold.jsonl"
-FOLLOWUPS = DATA / "followups.jsonl"
 
 # A parenthesised pinyin syllable glued to the preceding non-ASCII character.
 PINYIN = re.compile(r"(?<=[^\x00-\x7f])\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)")

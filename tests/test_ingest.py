@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from corpus.ingest import BUNDLED_ARTICLE, ArticleError, load_article
+from tests.helpers.paths import DATA
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_b5519ea694e741d6.txt"
-DATA = Path(__file__).resolve().parent / "data"
 
 
 def test_bundled_file_is_the_seed_byte_for_byte() -> None:

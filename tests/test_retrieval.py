@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.core import ArticleBot
+from bot.core.engine import ArticleBot
 from embeddings.retrieval import FusionConfig, fuse
 
 

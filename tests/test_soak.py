@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import soak
 from bot.config import Settings
-from bot.soak import format_soak, run_soak, tally
+from bot.tools import soak
+from bot.tools.soak import format_soak, run_soak, tally
 
 APOLOGY = "Sorry, something went wrong while answering. Please try again."
 

@@ -14,7 +14,7 @@ from corpus.ingest import load_article
 from embeddings.encoder import Encoder
 from embeddings.passages import passages_of
 from embeddings.store import INDEX_FILE, MANIFEST_FILE, PASSAGES_FILE, load_or_build
-from tests.conftest import DATA
+from tests.helpers.paths import DATA
 
 
 @pytest.fixture

@@ -19,10 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import factories as f
 import pytest
-from fake_bot_api import FakeBotApi, parse_html
-from telegram_harness import (
+
+from bot.build import build_core
+from bot.config import Settings
+from bot.core.engine import ArticleBot
+from bot.telegram.adapter import COMMANDS, TelegramOptions
+from bot.tools.fakeapi import factories as f
+from bot.tools.fakeapi.server import FakeBotApi, parse_html
+from tests.helpers.paths import fresh_data_dir, run_bot
+from tests.helpers.telegram import (
     MENTION,
     QUESTION,
     TRADITIONAL,
@@ -43,12 +49,6 @@ from telegram_harness import (
     toast,
     visible,
 )
-
-from bot.build import build_core
-from bot.config import Settings
-from bot.core import ArticleBot
-from bot.telegram_bot import COMMANDS, TelegramOptions
-from tests.conftest import fresh_data_dir, run_bot
 
 # ---- answers -------------------------------------------------------------------------------------
 

@@ -11,10 +11,17 @@ import logging
 import sqlite3
 from pathlib import Path
 
-import factories as f
 import pytest
-from fake_bot_api import FakeBotApi
-from telegram_harness import (
+
+from bot.build import build_core
+from bot.config import Settings
+from bot.core.engine import ArticleBot
+from bot.core.feedback import FeedbackError, FeedbackStore
+from bot.telegram.adapter import FEEDBACK_DOWN, THANKS, TelegramOptions
+from bot.tools.fakeapi import factories as f
+from bot.tools.fakeapi.server import FakeBotApi
+from tests.helpers.paths import fresh_data_dir
+from tests.helpers.telegram import (
     QUESTION,
     RunningBot,
     blockquotes,
@@ -29,13 +36,6 @@ from telegram_harness import (
     toast,
     visible,
 )
-
-from bot.build import build_core
-from bot.config import Settings
-from bot.core import ArticleBot
-from bot.feedback import FeedbackError, FeedbackStore
-from bot.telegram_bot import FEEDBACK_DOWN, THANKS, TelegramOptions
-from tests.conftest import fresh_data_dir
 
 USERS = "津心办有多少注册用户？"
 FOLLOW_UP = "那它的访问量呢？"

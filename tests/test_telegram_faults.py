@@ -16,10 +16,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import factories as f
 import pytest
-from fake_bot_api import FakeBotApi
-from telegram_harness import (
+
+from bot.config import ConfigError, Settings, from_env
+from bot.core.engine import ArticleBot
+from bot.telegram.adapter import NOT_ALLOWED, TelegramOptions
+from bot.tools.fakeapi import factories as f
+from bot.tools.fakeapi.server import FakeBotApi
+from tests.helpers.paths import ROOT
+from tests.helpers.telegram import (
     QUESTION,
     RunningBot,
     blockquotes,
@@ -33,11 +38,6 @@ from telegram_harness import (
     toast,
     visible,
 )
-
-from bot.config import ConfigError, Settings, from_env
-from bot.core import ArticleBot
-from bot.telegram_bot import NOT_ALLOWED, TelegramOptions
-from tests.conftest import ROOT
 
 FAST_RETRIES = TelegramOptions(retry_backoff=0.01, read_timeout=1.0)
 
@@ -134,7 +134,7 @@ def test_polling_survives_broken_json_and_flood_control_without_losing_an_update
     assert isinstance(broken.response, str) and broken.response.startswith('{"ok": true')
     assert flooded.status == 429 and delivered.status == 200
     assert [len(answers_in(api, a["id"])) for a in askers] == [2, 1, 1]
-    ours = [r for r in caplog.records if r.name == "bot.telegram_bot"]
+    ours = [r for r in caplog.records if r.name == "bot.telegram.adapter"]
     assert any("polling for updates failed" in r.getMessage() for r in ours)
     assert not [r for r in ours if r.levelno >= logging.ERROR]  # transient: a warning
 

@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import logging
 
-from bot.answer import Answer
-from bot.core import ArticleBot
-from bot.followup import Turn
+from bot.core.answer import Answer
+from bot.core.engine import ArticleBot
+from bot.core.followup import Turn
 
 _Item = tuple[str, Turn | None, "asyncio.Future[Answer]"]
 

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from bot.answer import Answer
-from bot.core import ArticleBot, RefusalRule, clean_question
-from bot.followup import Turn
+from bot.core.answer import Answer
+from bot.core.engine import ArticleBot, RefusalRule, clean_question
+from bot.core.followup import Turn
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of, word_tokens
 from embeddings.retrieval import FusionConfig, fuse
 
-GOLD = Path(__file__).resolve().parent.parent / "tests" / "data" / "gold.jsonl"
+# The bundled gold set ships as package data, so `bot eval` works from an installed wheel.
+GOLD = Path(__file__).resolve().parent / "data" / "gold.jsonl"
 FOLLOWUPS = GOLD.with_name("followups.jsonl")
 MAX_ANSWERABLE_REFUSED = 0.02  # the refusal rule may decline at most this share of answerable
 

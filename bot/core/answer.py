@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.followup import Turn
+from bot.core.followup import Turn
 from embeddings.passages import Passage
+
+# Longer input is declined before any search: the encoder reads 512 tokens at most.
+MAX_QUESTION_CHARS = 500
 
 
 class AnswerKind(StrEnum):

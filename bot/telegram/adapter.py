@@ -55,14 +55,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answer import Answer, AnswerKind, Quote
-from bot.batcher import Batcher
-from bot.core import ArticleBot
-from bot.feedback import FeedbackError, FeedbackStore
-from bot.followup import Turn
-from bot.limits import RateLimit
-from bot.recent import AnswerMemory, Recent
-from bot.render_html import (
+from bot.core.answer import Answer, AnswerKind, Quote
+from bot.core.batcher import Batcher
+from bot.core.engine import ArticleBot
+from bot.core.feedback import FeedbackError, FeedbackStore
+from bot.core.followup import Turn
+from bot.render.html import (
     CONVERTED_NOTE,
     about_html,
     answer_blocks,
@@ -76,7 +74,9 @@ from bot.render_html import (
     sections_blocks,
     shorten,
 )
-from bot.telegram_delivery import RetryingRateLimiter, safe_to_retry
+from bot.telegram.delivery import RetryingRateLimiter, safe_to_retry
+from bot.telegram.limits import RateLimit
+from bot.telegram.recent import AnswerMemory, Recent
 
 log = logging.getLogger(__name__)
 

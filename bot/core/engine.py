@@ -10,16 +10,14 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 
-from bot.answer import Answer, AnswerKind, Quote
-from bot.followup import Turn, with_context
-from bot.highlight import best_sentence
-from bot.smalltalk import is_smalltalk
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind, Quote
+from bot.core.followup import Turn, with_context
+from bot.core.highlight import best_sentence
+from bot.core.smalltalk import is_smalltalk
 from corpus.model import Article, Section
 from embeddings.normalize import script_of, to_simplified
 from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
-
-MAX_QUESTION_CHARS = 500
 
 
 @dataclass(frozen=True)

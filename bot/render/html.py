@@ -9,8 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.answer import Answer, AnswerKind, Quote
-from bot.core import MAX_QUESTION_CHARS
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind, Quote
 from corpus.model import Article, Section
 from corpus.sentences import sentence_spans
 

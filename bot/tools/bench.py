@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import platform
 import shutil
@@ -28,11 +27,10 @@ from typing import IO, Any, TypeVar
 import numpy as np
 
 from bot.config import Settings
-from bot.core import ArticleBot
-from bot.evaluate import load_gold
+from bot.core.engine import ArticleBot
+from bot.tools.evaluate import load_gold
 from embeddings.encoder import QueryCache
 
-ROOT = Path(__file__).resolve().parent.parent
 DIMENSION = 384
 TOP_K = 10
 # What store.make_faiss_index builds past HNSW_MIN_VECTORS.
@@ -197,7 +195,6 @@ def serve_subprocess(settings: Settings, data_dir: Path, questions: list[str]) -
         start = time.perf_counter()
         with subprocess.Popen(
             command,
-            cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -361,7 +358,7 @@ async def closed_loop(ask: Ask, askers: int, total: int) -> Result:
 
 
 async def _through_batcher(core: ArticleBot, askers: int, total: int) -> Result:
-    from bot.batcher import Batcher
+    from bot.core.batcher import Batcher
 
     batcher = Batcher(core)
     try:
@@ -384,18 +381,6 @@ def core_throughput(core: ArticleBot, plan: Plan, progress: Progress) -> list[Re
     return levels
 
 
-def _fake_bot_api() -> tuple[Any, Any] | None:
-    """The loopback Bot API server and the update factories, which live with the tests."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    try:
-        fake = importlib.import_module("tests.fake_bot_api")
-        factories = importlib.import_module("tests.factories")
-    except ImportError:
-        return None
-    return fake, factories
-
-
 async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f: Any) -> Result:
     """The adapter's own Application polling the fake server; reply latency per message.
 
@@ -407,8 +392,8 @@ async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f
     from telegram import Update
     from telegram.ext import ContextTypes, TypeHandler
 
-    from bot.batcher import Batcher
-    from bot.telegram_bot import TelegramAdapter, TelegramOptions
+    from bot.core.batcher import Batcher
+    from bot.telegram.adapter import TelegramAdapter, TelegramOptions
 
     # Per-user question limit off: a closed loop asks faster than 20 a minute by design.
     batcher = Batcher(core)
@@ -444,11 +429,10 @@ async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f
 
 
 def telegram_throughput(core: ArticleBot, plan: Plan, progress: Progress) -> Result:
-    modules = _fake_bot_api()
-    if modules is None:
-        return {"skipped": "needs tests/fake_bot_api.py: run the bench from a source checkout"}
+    from bot.tools.fakeapi import factories
+    from bot.tools.fakeapi import server as fake
+
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on integer periods otherwise
-    fake, factories = modules
     levels = []
     with _uncached(core):
         for askers in plan.askers:

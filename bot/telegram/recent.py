@@ -7,7 +7,7 @@ import secrets
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
-from bot.answer import Answer
+from bot.core.answer import Answer
 
 K = TypeVar("K")
 V = TypeVar("V")

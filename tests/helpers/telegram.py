@@ -23,16 +23,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import factories as f
 import pytest
-from fake_bot_api import Exchange, FakeBotApi, parse_html
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.batcher import Batcher
-from bot.core import ArticleBot
-from bot.feedback import FeedbackStore
-from bot.telegram_bot import TelegramAdapter, TelegramOptions
+from bot.core.batcher import Batcher
+from bot.core.engine import ArticleBot
+from bot.core.feedback import FeedbackStore
+from bot.telegram.adapter import TelegramAdapter, TelegramOptions
+from bot.tools.fakeapi import factories as f
+from bot.tools.fakeapi.server import Exchange, FakeBotApi, parse_html
 
 JSONDict = dict[str, Any]
 

@@ -68,12 +68,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from bot.tools.evaluate import GOLD
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-TESTS = ROOT / "tests"
-GOLD = TESTS / "data" / "gold.jsonl"
 
 FAULT_KINDS = ("429", "500", "502", "timeout", "drop", "slow", "malformed")
 OPTIONAL_FAULTS = ("reset",)  # not in the default mix: see the module's docstring
@@ -194,16 +193,9 @@ def _name(error: BaseException | None) -> str:
 
 
 def _fake_modules() -> tuple[Any, Any]:
-    if not (TESTS / "fake_bot_api.py").is_file() or not (TESTS / "factories.py").is_file():
-        raise SoakError(
-            f"the soak needs the loopback Bot API server of the tests ({TESTS}/fake_bot_api.py "
-            "and factories.py): run it from a source checkout of the repository"
-        )
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import importlib
+    from bot.tools.fakeapi import factories, server
 
-    return importlib.import_module("tests.fake_bot_api"), importlib.import_module("tests.factories")
+    return server, factories
 
 
 def _soak_api_class(fake: Any) -> Any:
@@ -396,20 +388,15 @@ class FakeServer:
     """The parent's handle on the child: one command, one answer line, each time-bounded."""
 
     def __init__(self, seed: int, timeout: float = 60.0) -> None:
-        _fake_modules()  # fail here, with the clear message, if the tests folder is absent
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
+        env = dict(os.environ)
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
             env.pop(name, None)
         self.timeout = timeout
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.soak", "serve", json.dumps({"seed": seed})],
+            [sys.executable, "-m", "bot.tools.soak", "serve", json.dumps({"seed": seed})],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            cwd=ROOT,
             env=env,
             text=True,
             encoding="utf-8",
@@ -520,8 +507,8 @@ class Driver:
         from telegram import Update
         from telegram.ext import AIORateLimiter, TypeHandler
 
-        from bot.batcher import Batcher
-        from bot.telegram_bot import TelegramAdapter, TelegramOptions
+        from bot.core.batcher import Batcher
+        from bot.telegram.adapter import TelegramAdapter, TelegramOptions
 
         # Per-user limit lifted: each simulated user asks far more than 20 questions a minute.
         options = TelegramOptions(questions_per_minute=10**9)

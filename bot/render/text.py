@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.answer import Answer, AnswerKind, Quote
-from bot.core import MAX_QUESTION_CHARS
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind, Quote
 from corpus.model import Article, Section
 
 MARK_OPEN, MARK_CLOSE = "【", "】"

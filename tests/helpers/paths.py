@@ -1,0 +1,40 @@
+"""Where tests find the repository, its data and the model cache; the bot run as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+MODEL_CACHE = Path(os.environ.get("ARTICLE_BOT_TEST_CACHE", ROOT / ".test-cache"))
+
+
+def run_bot(
+    args: list[str], data_dir: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` as a user runs it: a fresh process, no Telegram settings inherited."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    environment.update(ARTICLE_BOT_DATA_DIR=str(data_dir), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+def fresh_data_dir(base: Path, model_cache: Path) -> Path:
+    """An empty data directory that shares the converted model but nothing else."""
+    data = base / "data"
+    (data / "models").mkdir(parents=True)
+    for entry in (model_cache / "models").iterdir():
+        if entry.is_dir():
+            os.symlink(entry, data / "models" / entry.name)
+    return data
