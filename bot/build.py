@@ -28,7 +28,7 @@ def build_core(settings: Settings) -> ArticleBot:
         encoder.model_id,
         "rebuilt" if stored.rebuilt else "reused",
     )
-    retriever = Retriever(stored.passages, stored.index, stored.sentences, encoder)
+    retriever = Retriever.from_stored(stored, encoder)
     facts = {"Index": f"format {stored.manifest['format']}, {stored.manifest['index_type']}"}
     figures = _last_eval(settings.data_dir / "eval.json")
     if figures:

@@ -32,6 +32,9 @@ _CREDIT = re.compile(
     r"\s*(?:[（(][^（()）]{1,40}?攝\s*[）)]|(?:本報)?記者[^。，,（()）]{1,40}?攝)\s*$"
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+# A line ending like this introduces what follows ("近年來,天津……成果豐碩──"): on its own
+# it answers nothing, and its short vector matched every vague question (issue 11).
+_LEAD_IN = re.compile(r"(?:──|—|：|:)\s*$")
 _FOOTER_MARK = "·"
 
 
@@ -51,10 +54,13 @@ class _Draft:
     repairs: list[str] = field(default_factory=list)
 
     def add_paragraph(self, text: str) -> None:
-        if self.sections:
-            self.sections[-1][2].append(text)
+        """A paragraph after a lead-in line is joined to it: one passage, quoted whole."""
+        paragraphs = self.sections[-1][2] if self.sections else self.lead
+        if paragraphs and _LEAD_IN.search(paragraphs[-1]):
+            joiner = " " if paragraphs[-1].isascii() and text.isascii() else ""
+            paragraphs[-1] = paragraphs[-1].rstrip() + joiner + text
         else:
-            self.lead.append(text)
+            paragraphs.append(text)
 
 
 def load_article(path: Path = BUNDLED_ARTICLE) -> Article:

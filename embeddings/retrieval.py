@@ -8,13 +8,19 @@ of a few dozen paragraphs; a weighted sum of min-max-normalised scores keeps it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
 
+from embeddings.bridges import Bridges, BridgeTables
 from embeddings.encoder import Encoder
 from embeddings.lexical import LexicalIndex
+from embeddings.normalize import script_of
 from embeddings.passages import Passage
+
+if TYPE_CHECKING:
+    from embeddings.store import StoredIndex
 
 # Candidates taken from each retriever before fusion.
 CANDIDATES = 100
@@ -34,6 +40,9 @@ class FusionConfig:
     method: str = "minmax"  # or "rrf"
     dense_weight: float = 0.55  # chosen by cross-validation on the gold set (`bot eval`)
     rrf_k: float = 60.0
+    # Questions with no Chinese in them: weights of dense, character BM25, lexicon BM25 and
+    # pinyin BM25 (embeddings/bridges.py), min-max fused; chosen by cross-validation too.
+    cross_weights: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -48,6 +57,16 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.float64)
     ranks[order] = np.arange(1, len(values) + 1)
     return ranks
+
+
+def fuse_cross(signals: np.ndarray, config: FusionConfig) -> np.ndarray:
+    """Rows of ``signals``: dense, character BM25, lexicon BM25, pinyin BM25 scores.
+
+    A signal that finds nothing (all zeros) adds nothing, so a question with no name
+    in it is ranked by the other three.
+    """
+    weights = np.asarray(config.cross_weights, dtype=np.float64)
+    return np.asarray(sum(w * _minmax(row) for w, row in zip(weights, signals, strict=True)))
 
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, config: FusionConfig) -> np.ndarray:
@@ -73,6 +92,9 @@ class Retriever:
         sentences: faiss.Index,
         encoder: Encoder,
         fusion: FusionConfig | None = None,
+        *,
+        bridges: BridgeTables | None = None,
+        word_vectors: np.ndarray | None = None,
     ) -> None:
         self.passages = passages
         self.encoder = encoder
@@ -83,6 +105,48 @@ class Retriever:
         self._first_sentence = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         self._sentence_count = counts
         self.lexical = LexicalIndex([p.lexical_text() for p in passages])
+        texts = [p.lexical_text() for p in passages]
+        self.bridges = Bridges(bridges, texts) if bridges is not None else None
+        # Rows follow ``bridges.words``: the article's own words, for synonym checks.
+        self.word_vectors = word_vectors
+
+    @classmethod
+    def from_stored(
+        cls, stored: StoredIndex, encoder: Encoder, fusion: FusionConfig | None = None
+    ) -> Retriever:
+        """A retriever over everything the index directory holds, bridges included."""
+        return cls(
+            stored.passages,
+            stored.index,
+            stored.sentences,
+            encoder,
+            fusion,
+            bridges=stored.bridges,
+            word_vectors=stored.word_vectors,
+        )
+
+    def cross_signals(self, query: str, dense: np.ndarray) -> np.ndarray | None:
+        """Dense, character, lexicon and pinyin scores for a question with no Chinese.
+
+        None for a Chinese question, or without bridges: those rank on dense and
+        character BM25 alone (the bridges add nothing to a Chinese question).
+        """
+        if self.bridges is None or script_of(query) != "other":
+            return None
+        return np.stack(
+            [
+                dense.astype(np.float64),
+                self.lexical.scores(query).astype(np.float64),
+                self.bridges.lexicon_scores(query),
+                self.bridges.pinyin_scores(query),
+            ]
+        )
+
+    def fused(self, query: str, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+        signals = self.cross_signals(query, dense)
+        if signals is not None:
+            return fuse_cross(signals, self.fusion)
+        return fuse(dense, lexical, self.fusion)
 
     @staticmethod
     def _all_scores(index: faiss.Index, vectors: np.ndarray) -> np.ndarray:
@@ -123,7 +187,7 @@ class Retriever:
 
     def _rank(self, query: str, dense: np.ndarray, sentences: np.ndarray, k: int) -> list[Hit]:
         lexical = self.lexical.scores(query)
-        fused = fuse(dense, lexical, self.fusion)
+        fused = self.fused(query, dense, lexical)
         order = np.lexsort((-dense, -fused))[:k]
         hits = []
         for i in order:

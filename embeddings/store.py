@@ -8,6 +8,7 @@ stale, and it is rebuilt rather than trusted.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -19,18 +20,23 @@ import faiss
 import numpy as np
 from filelock import FileLock
 
+from embeddings.bridges import BridgeTables, build_tables
 from embeddings.encoder import Encoder
 from embeddings.errors import IndexStoreError
 from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 INDEX_FILE = "index.faiss"
 SENTENCES_FILE = "sentences.faiss"
 PASSAGES_FILE = "passages.json"
 MANIFEST_FILE = "manifest.json"
-_HASHED = (INDEX_FILE, SENTENCES_FILE, PASSAGES_FILE)
+# The article's slice of the bilingual dictionary and its pinyin (embeddings/bridges.py).
+BRIDGES_FILE = "bridges.json"
+# One vector per dictionary word of the article: "is this missing term a synonym of one?"
+WORDS_FILE = "words.npy"
+_HASHED = (INDEX_FILE, SENTENCES_FILE, PASSAGES_FILE, BRIDGES_FILE, WORDS_FILE)
 # Exact search is both faster and exact below this size (see `python -m bot bench`).
 HNSW_MIN_VECTORS = 50_000
 
@@ -42,6 +48,8 @@ class StoredIndex:
     passages: list[Passage]
     manifest: dict[str, object]
     rebuilt: bool
+    bridges: BridgeTables
+    word_vectors: np.ndarray  # rows follow ``bridges.words``
 
 
 def _sha256(path: Path) -> str:
@@ -105,6 +113,10 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
         sentences = faiss.read_index(str(directory / SENTENCES_FILE))
         raw = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
         passages = [Passage.from_json(item) for item in raw]
+        bridges = BridgeTables.from_json(
+            json.loads((directory / BRIDGES_FILE).read_text(encoding="utf-8"))
+        )
+        word_vectors = np.load(directory / WORDS_FILE, allow_pickle=False)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         log.warning("index in %s is unreadable (%s): rebuilding", directory, exc)
         return None
@@ -113,10 +125,12 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
         index.ntotal != len(passages)
         or sentences.ntotal != sentence_count
         or index.d != expected["dimension"]
+        or len(bridges.syllables) != len(passages)
+        or word_vectors.shape != (len(bridges.words), index.d)
     ):
         log.warning("index in %s does not match its passages: rebuilding", directory)
         return None
-    return StoredIndex(index, sentences, passages, manifest, rebuilt=False)
+    return StoredIndex(index, sentences, passages, manifest, False, bridges, word_vectors)
 
 
 def _build(
@@ -130,6 +144,13 @@ def _build(
     _atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
     payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
     _atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
+    bridges = build_tables([p.lexical_text() for p in passages])
+    tables = json.dumps(bridges.to_json(), ensure_ascii=False, separators=(",", ":"))
+    _atomic_write(directory / BRIDGES_FILE, tables.encode("utf-8"))
+    word_vectors = encoder.encode_passages(list(bridges.words))
+    buffer = io.BytesIO()
+    np.save(buffer, word_vectors.reshape(len(bridges.words), encoder.dimension))
+    _atomic_write(directory / WORDS_FILE, buffer.getvalue())
     manifest = {
         **expected,
         "count": len(passages),
@@ -140,7 +161,7 @@ def _build(
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.
     _atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
     log.info("built the index of %d passages in %s", len(passages), directory)
-    return StoredIndex(index, sentences, passages, manifest, rebuilt=True)
+    return StoredIndex(index, sentences, passages, manifest, True, bridges, word_vectors)
 
 
 def load_or_build(

@@ -12,7 +12,7 @@ import itertools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bot.core.engine import ArticleBot, RefusalRule, clean_question
 from bot.core.followup import Turn
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of, word_tokens
-from embeddings.retrieval import FusionConfig, fuse
+from embeddings.retrieval import FusionConfig, fuse, fuse_cross
 
 # The bundled gold set ships as package data, so `bot eval` works from an installed wheel.
 GOLD = Path(__file__).resolve().parent / "data" / "gold.jsonl"
@@ -72,6 +72,8 @@ class Scored:
     coverage: float
     cross: bool  # no Chinese in the question: scored across languages
     relevant: frozenset[int]
+    # For a question with no Chinese: dense, character, lexicon and pinyin scores.
+    signals: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -105,14 +107,23 @@ def score(
                 coverage=lexical.coverage(question),
                 cross=script_of(question) == "other",
                 relevant=relevant,
+                signals=retriever.cross_signals(question, dense[row]),
             )
         )
     return out
 
 
+def ranking_order(s: Scored, fusion: FusionConfig) -> np.ndarray:
+    """Passages best first, exactly as the retriever orders them."""
+    if s.signals is not None:
+        fused = fuse_cross(s.signals, fusion)
+    else:
+        fused = fuse(s.dense, s.lexical, fusion)
+    return np.lexsort((-s.dense, -fused))
+
+
 def outcome(s: Scored, fusion: FusionConfig, rule: RefusalRule) -> Outcome:
-    fused = fuse(s.dense, s.lexical, fusion)
-    order = np.lexsort((-s.dense, -fused))
+    order = ranking_order(s, fusion)
     rank = next((r + 1 for r, i in enumerate(order) if i in s.relevant), None)
     best = int(order[0])
     refused = s.screened or rule.refuses_scores(float(s.dense[best]), s.coverage, s.cross)
@@ -159,6 +170,15 @@ def fusion_grid(method: str) -> list[FusionConfig]:
     return [FusionConfig("minmax", w) for w in weights]
 
 
+def cross_grid() -> list[tuple[float, float, float, float]]:
+    """Weights of dense, character, lexicon and pinyin scores, in tenths summing to one."""
+    out = []
+    for parts in itertools.product(range(11), repeat=3):
+        if sum(parts) <= 10:
+            out.append(tuple(round(p / 10, 1) for p in (*parts, 10 - sum(parts))))
+    return out  # type: ignore[return-value]
+
+
 def rule_grid() -> list[RefusalRule]:
     steps = itertools.product(
         np.arange(0.80, 0.871, 0.01),
@@ -172,13 +192,19 @@ def rule_grid() -> list[RefusalRule]:
 def choose_fusion(train: list[Scored], method: str) -> FusionConfig:
     """The fusion that puts the right passage first most often (then by MRR)."""
     answerable = [s for s in train if s.item.answerable]
+    chinese = [s for s in answerable if s.signals is None]
+    cross = [s for s in answerable if s.signals is not None]
     never = RefusalRule(0.0, 0.0, 0.0, 0.0)
 
-    def quality(config: FusionConfig) -> tuple[int, float]:
-        ranks = [outcome(s, config, never).rank for s in answerable]
+    def quality(config: FusionConfig, group: list[Scored]) -> tuple[int, float]:
+        ranks = [outcome(s, config, never).rank for s in group]
         return (sum(r == 1 for r in ranks), sum(1 / r for r in ranks if r))
 
-    return max(fusion_grid(method), key=quality)
+    best = max(fusion_grid(method), key=lambda c: quality(c, chinese))
+    # Chinese and English questions are ranked by disjoint weights: tuned one after the other.
+    return max(
+        (replace(best, cross_weights=w) for w in cross_grid()), key=lambda c: quality(c, cross)
+    )
 
 
 def choose_rule(train: list[Scored], fusion: FusionConfig) -> RefusalRule:
@@ -204,8 +230,7 @@ def choose_rule(train: list[Scored], fusion: FusionConfig) -> RefusalRule:
 
 
 def _best_dense(s: Scored, fusion: FusionConfig) -> float:
-    fused = fuse(s.dense, s.lexical, fusion)
-    return float(s.dense[int(np.lexsort((-s.dense, -fused))[0])])
+    return float(s.dense[int(ranking_order(s, fusion)[0])])
 
 
 def folds(scored: list[Scored], k: int) -> list[list[Scored]]:
