@@ -7,13 +7,14 @@ starts an adapter. Everything else receives what it needs as arguments.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, from_env
@@ -142,13 +143,21 @@ def _index(settings: Settings) -> int:
     return 0
 
 
+# Exit codes of ``python -m bot telegram`` an operator (or a restart policy) can act on.
+EXIT_BAD_TOKEN = 78  # EX_CONFIG: Telegram rejected the token; restarting cannot help
+EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE: the Bot API could not be reached at start
+
+
 def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     # PTB 22 deprecates integer retry_after and warns on every 429 unless this is set.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.build import build_core
     from bot.config import require_telegram_token, require_webhook_secret
     from bot.core.batcher import Batcher
-    from bot.telegram.adapter import TelegramAdapter, TelegramOptions
+    from bot.telegram.adapter import build_application
+    from bot.telegram.state import Services, TelegramOptions
 
     token = require_telegram_token(settings)
     secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
@@ -157,9 +166,18 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
         questions_per_minute=settings.questions_per_minute,
         heartbeat=settings.heartbeat_file,
         allowed_chat_ids=settings.allowed_chat_ids,
+        webhook=bool(args.webhook_url),
     )
-    adapter = TelegramAdapter(core, Batcher(core), options, _open_feedback(settings))
-    app = adapter.build(token, settings.telegram_api_base_url)
+    services = Services(core, Batcher(core), options, _open_feedback(settings))
+    app = build_application(services, token, settings.telegram_api_base_url)
+    try:
+        asyncio.run(_get_me(app.bot))  # a bad token or no Bot API: one line, not a traceback
+    except InvalidToken as exc:
+        log.error("Telegram rejected the bot token (%s): check TELEGRAM_BOT_TOKEN", exc)
+        return EXIT_BAD_TOKEN
+    except NetworkError as exc:
+        log.error("cannot reach the Telegram Bot API at start (%s); exiting", exc)
+        return EXIT_UNREACHABLE
     if args.webhook_url:
         # Telegram posts to the public URL; a proxy forwards its path to our listener as is.
         path = urlsplit(args.webhook_url).path.strip("/")
@@ -177,20 +195,19 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _health(settings: Settings) -> int:
-    """For the container's health check: the bot touches its heartbeat every 30 s."""
-    from bot.telegram.adapter import HEARTBEAT_SECONDS
+async def _get_me(bot: Any) -> None:
+    """Ask Telegram who we are, once, before serving (``run_polling`` asks again)."""
+    async with bot:
+        await bot.get_me()
 
-    try:
-        age = time.time() - settings.heartbeat_file.stat().st_mtime
-    except OSError:
-        print("unhealthy: no heartbeat yet", file=sys.stderr)
-        return 1
-    if age > 3 * HEARTBEAT_SECONDS:
-        print(f"unhealthy: last heartbeat {age:.0f} s ago", file=sys.stderr)
-        return 1
-    print(f"healthy: last heartbeat {age:.0f} s ago")
-    return 0
+
+def _health(settings: Settings) -> int:
+    """For the container's health check: can the bot serve? (see bot.telegram.liveness)."""
+    from bot.telegram.liveness import check
+
+    healthy, why = check(settings.heartbeat_file)
+    print(why, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:

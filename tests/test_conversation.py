@@ -115,7 +115,7 @@ def test_console_session_in_a_subprocess(data_dir: Path) -> None:
     session = "津心办有多少注册用户？\n那它的访问量呢？\n/next\n/good\n/new\n/quit\n"
     result = _run(["console"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
-    assert "read together with your previous question: 津心办有多少注册用户？" in result.stdout
+    assert "Read together with your previous question: 津心办有多少注册用户？" in result.stdout
     assert "Thanks for the feedback." in result.stdout
     assert (data_dir / "feedback.sqlite3").exists()
 

@@ -7,12 +7,9 @@ escaping a handler. Memory and timing are reported by the full run, not asserted
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.config import Settings
-from bot.tools import soak
 from bot.tools.soak import format_soak, run_soak, tally
 
 APOLOGY = "Sorry, something went wrong while answering. Please try again."
@@ -70,14 +67,6 @@ def test_the_tally_tells_answered_lost_duplicated_and_apologised_apart() -> None
     assert figures["answered_and_apologised"] == 1
     assert figures["incomplete"] == 1
     assert figures["unattributed_messages"] == 1
-
-
-def test_without_the_tests_folder_the_soak_says_what_it_needs(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(soak, "TESTS", tmp_path / "tests")
-    with pytest.raises(soak.SoakError, match=r"fake_bot_api\.py.*source checkout"):
-        soak.FakeServer(seed=0)
 
 
 def test_nonsense_settings_are_refused_before_anything_starts(settings: Settings) -> None:

@@ -20,7 +20,8 @@ import pytest
 
 from bot.config import ConfigError, Settings, from_env
 from bot.core.engine import ArticleBot
-from bot.telegram.adapter import NOT_ALLOWED, TelegramOptions
+from bot.messages import EN
+from bot.telegram.state import TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
 from tests.helpers.paths import ROOT
@@ -113,7 +114,9 @@ def test_button_presses_survive_faults_too(api: FakeBotApi, core: ArticleBot) ->
         exchanges = press(bot, button(answer, "Paragraph ➡")["callback_data"], answer)
         assert statuses(exchanges, "answerCallbackQuery") == [500, 200]
         assert statuses(exchanges) == [0, 200]
-        assert "Paragraph 22 of 28" in visible(sent(exchanges)[0])
+        position = core.ask(QUESTION).quotes[0].position + 1
+        total = len(core.retriever.passages)
+        assert f"Paragraph {position} of {total}" in visible(sent(exchanges)[0])
 
 
 # ---- faults on getUpdates ------------------------------------------------------------------------
@@ -134,7 +137,7 @@ def test_polling_survives_broken_json_and_flood_control_without_losing_an_update
     assert isinstance(broken.response, str) and broken.response.startswith('{"ok": true')
     assert flooded.status == 429 and delivered.status == 200
     assert [len(answers_in(api, a["id"])) for a in askers] == [2, 1, 1]
-    ours = [r for r in caplog.records if r.name == "bot.telegram.adapter"]
+    ours = [r for r in caplog.records if r.name == "bot.telegram.handlers.errors"]
     assert any("polling for updates failed" in r.getMessage() for r in ours)
     assert not [r for r in ours if r.levelno >= logging.ERROR]  # transient: a warning
 
@@ -182,7 +185,7 @@ def test_other_private_chats_get_one_polite_refusal_then_silence(
     bot, _ = guarded
     mallory = f.user("Mallory")
     [refusal] = sent(bot.ask(QUESTION, from_user=mallory))
-    assert refusal["text"] == NOT_ALLOWED
+    assert refusal["text"] == EN.not_allowed
     for text in (QUESTION, "/start", "/new"):
         calls = [e.method for e in bot.ask(text, from_user=mallory)]
         assert set(calls) <= {"getUpdates"}, calls
@@ -200,7 +203,7 @@ def test_other_groups_get_silence_and_strangers_buttons_and_inline_queries_nothi
 
     trudy = f.user("Trudy")
     exchanges = bot.process(f.callback_query_update("m:0000:1", from_user=trudy))
-    assert toast(exchanges) == NOT_ALLOWED and sent(exchanges) == []
+    assert toast(exchanges) == EN.not_allowed and sent(exchanges) == []
 
     exchanges = bot.process(f.inline_query_update(QUESTION, from_user=trudy))
     [answer] = sent(exchanges, "answerInlineQuery")
@@ -274,7 +277,7 @@ def test_python_m_bot_telegram_with_a_broken_feedback_db_and_an_allow_list(
     assert "第七" in answer["text"]
     assert "👍" not in str(answer.get("reply_markup"))  # no store: no votes offered
     assert "More ➡" in str(answer.get("reply_markup"))
-    assert [m["text"] for m in api.sent_messages(bob["id"])] == [NOT_ALLOWED]
+    assert [m["text"] for m in api.sent_messages(bob["id"])] == [EN.not_allowed]
     assert "feedback.sqlite3" in stderr and "without feedback" in stderr
     assert api.token.split(":")[1] not in stderr
 

@@ -21,6 +21,20 @@ class AnswerKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class About:
+    """The article and how it is searched: ``/about`` in every adapter."""
+
+    title: str
+    source: str | None
+    date: str | None
+    paragraphs: int
+    sections: int
+    content_hash: str
+    model: str
+    facts: tuple[tuple[str, str], ...] = ()  # operator facts: index format, last eval figures
+
+
+@dataclass(frozen=True)
 class Quote:
     """A passage as shown to this asker: possibly converted to their script."""
 
@@ -33,10 +47,10 @@ class Quote:
     similarity: float = 0.0  # the dense score the refusal rule read
 
     def strength(self) -> str:
-        """The match in words, for a refusal that explains itself."""
+        """How good the match is ("fair", "weak" or "very weak"): renderers word it."""
         if self.similarity >= 0.85:
-            return "fair match"
-        return "weak match" if self.similarity >= 0.78 else "very weak match"
+            return "fair"
+        return "weak" if self.similarity >= 0.78 else "very weak"
 
     @property
     def position(self) -> int:

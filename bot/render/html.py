@@ -9,7 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind, Quote
+from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
+from bot.messages import DEFAULT, Messages
+from bot.render.common import about_rows, strength
 from corpus.model import Article, Section
 from corpus.sentences import sentence_spans
 
@@ -37,17 +39,18 @@ def _emphasised(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     return "".join(out)
 
 
-def place_html(quote: Quote) -> str:
+def place_html(quote: Quote, say: Messages = DEFAULT) -> str:
     """The section heading and subheading a quote sits under (or the introduction)."""
     if quote.heading is None:
-        return "<b>Introduction</b>"
+        return f"<b>{esc(say.introduction)}</b>"
     if quote.subheading:
         return f"<b>{esc(quote.heading)}</b> · <b>{esc(quote.subheading)}</b>"
     return f"<b>{esc(quote.heading)}</b>"
 
 
-def where_html(quote: Quote, total: int) -> str:
-    return f"{place_html(quote)}\n<i>Paragraph {quote.position} of {total}</i>"
+def where_html(quote: Quote, total: int, say: Messages = DEFAULT) -> str:
+    position = say.paragraph_of.format(position=quote.position, total=total)
+    return f"{place_html(quote, say)}\n<i>{esc(position)}</i>"
 
 
 def shorten(text: str, limit: int) -> str:
@@ -80,80 +83,86 @@ def _blockquote(quote: Quote, start: int, end: int, elide: bool = False) -> str:
     return f"<blockquote>{body}</blockquote>"
 
 
-def quote_blocks(quote: Quote, total: int) -> list[str]:
+def quote_blocks(quote: Quote, total: int, say: Messages = DEFAULT) -> list[str]:
     """The quote as one blockquote, or several when one would not fit in a message."""
     blocks = [_blockquote(quote, start, end) for start, end in chunks(quote.text)]
-    blocks.append(where_html(quote, total))
+    blocks.append(where_html(quote, total, say))
     return blocks
 
 
-def quote_excerpt(quote: Quote, total: int) -> str:
+def quote_excerpt(quote: Quote, total: int, say: Messages = DEFAULT) -> str:
     """The quote as a single message (an inline result): if the paragraph is too long for
     one, the part holding the answering sentence, with the cuts marked by "…"."""
     parts = chunks(quote.text) or [(0, len(quote.text))]
     first = min((a for a, _ in quote.highlights), default=0)
     start, end = next(((a, b) for a, b in parts if first < b), parts[0])
-    return f"{_blockquote(quote, start, end, elide=True)}\n\n{where_html(quote, total)}"
+    return f"{_blockquote(quote, start, end, elide=True)}\n\n{where_html(quote, total, say)}"
 
 
-CONVERTED_NOTE = "<i>Quoted in Simplified Chinese, converted from the original.</i>"
+def converted_note(say: Messages = DEFAULT) -> str:
+    return f"<i>{esc(say.converted)}</i>"
 
 
-def answer_blocks(answer: Answer, article: Article, total: int) -> list[str]:
+def answer_blocks(
+    answer: Answer, article: Article, total: int, say: Messages = DEFAULT
+) -> list[str]:
     if answer.kind is AnswerKind.ANSWER:
-        blocks = quote_blocks(answer.quotes[0], total)
+        blocks = quote_blocks(answer.quotes[0], total, say)
         if answer.context:
-            blocks.append(
-                "<i>Read together with your previous question: "
-                f"{esc(shorten(answer.context, 80))}</i> (/new starts afresh)"
-            )
+            context = say.read_with_previous.format(question=shorten(answer.context, 80))
+            blocks.append(f"<i>{esc(context)}</i> ({esc(say.start_afresh)})")
         if answer.converted:
-            blocks.append(CONVERTED_NOTE)
+            blocks.append(converted_note(say))
         return blocks
     if answer.kind is AnswerKind.GREETING:
-        return [
-            f"Hello! Ask me anything about <b>{esc(article.title)}</b>, "
-            "in Chinese or English. /sections shows what it covers."
-        ]
+        return [say.greeting.format(title=f"<b>{esc(article.title)}</b>")]
     if answer.kind is AnswerKind.EMPTY:
-        return ["Please type a question in words, for example: 津心办有多少注册用户？"]
+        examples = article.suggested_questions
+        text = say.empty_example.format(example=examples[0]) if examples else say.empty
+        return [esc(text)]
     if answer.kind is AnswerKind.TOO_LONG:
-        return [f"That question is too long: please keep it under {MAX_QUESTION_CHARS} characters."]
-    return refusal_blocks(answer, article, total)
+        return [esc(say.too_long.format(limit=MAX_QUESTION_CHARS))]
+    return refusal_blocks(answer, article, total, say)
 
 
-def refusal_blocks(answer: Answer, article: Article, total: int) -> list[str]:
+def refusal_blocks(
+    answer: Answer, article: Article, total: int, say: Messages = DEFAULT
+) -> list[str]:
     """ "Not covered", said honestly: how close the nearest passage came, and where it is."""
-    blocks = ["The article does not cover this. 文章没有谈到这个问题。"]
+    blocks = [esc(say.not_covered)]
     closest = answer.closest
     if closest is not None:
         blocks.append(
-            f"The closest passage is paragraph {closest.position} of {total}, in "
-            f"{place_html(closest)}: a {esc(closest.strength())}. "
-            "<i>Show it anyway</i> quotes it."
+            say.closest_at.format(
+                position=closest.position,
+                total=total,
+                place=place_html(closest, say),
+                strength=esc(strength(closest, say)),
+            )
         )
-    return [*blocks, "See what it covers: /sections", *sections_blocks(article)[1:]]
+    return [*blocks, esc(say.see_sections), *sections_blocks(article, say)[1:]]
 
 
-def closest_blocks(quote: Quote, total: int) -> list[str]:
+def closest_blocks(quote: Quote, total: int, say: Messages = DEFAULT) -> list[str]:
     """The passage a refusal declined to quote, shown on request."""
-    lead = f"<i>Closest passage ({esc(quote.strength())}), shown anyway:</i>"
-    return [lead, *quote_blocks(quote, total)]
+    lead = f"<i>{esc(say.closest_shown.format(strength=strength(quote, say)))}</i>"
+    return [lead, *quote_blocks(quote, total, say)]
 
 
-def about_html(rows: list[tuple[str, str]]) -> str:
-    """``/about``: the core's rows, every label and value escaped."""
+def about_html(about: About, say: Messages = DEFAULT) -> str:
+    """``/about``: every label and value escaped."""
+    rows = about_rows(about, say)
     return "\n".join(f"<b>{esc(label)}:</b> {esc(value)}" for label, value in rows)
 
 
-def sections_blocks(article: Article) -> list[str]:
+def sections_blocks(article: Article, say: Messages = DEFAULT) -> list[str]:
     """The title, then the section list in blocks that each fit in a message."""
     lines = []
     for s in article.sections:
         sub = f" — {esc(s.subheading)}" if s.subheading else ""
         lines.append(f"/section {s.number} · <b>{esc(s.heading)}</b>{sub}")
     if not lines:
-        lines.append("This article has no sections.")
+        lines.append(esc(say.no_sections))
     blocks: list[str] = []
     for line in lines:
         if blocks and visible_length(f"{blocks[-1]}\n{line}") <= CHUNK:
@@ -161,10 +170,6 @@ def sections_blocks(article: Article) -> list[str]:
         else:
             blocks.append(line)
     return [f"<b>{esc(article.title)}</b>", *blocks]
-
-
-def sections_html(article: Article) -> str:
-    return "\n\n".join(sections_blocks(article))
 
 
 def section_blocks(section: Section) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind, Quote
+from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
+from bot.messages import DEFAULT, Messages
+from bot.render.common import about_rows, strength
 from corpus.model import Article, Section
 
 MARK_OPEN, MARK_CLOSE = "【", "】"
@@ -18,23 +20,24 @@ def mark(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     return "".join(out)
 
 
-def where(quote: Quote) -> str:
+def where(quote: Quote, say: Messages = DEFAULT) -> str:
+    paragraph = say.paragraph.format(position=quote.position)
     if quote.heading is None:
-        return f"Introduction · paragraph {quote.position}"
+        return f"{say.introduction} · {paragraph}"
     title = f"{quote.heading} / {quote.subheading}" if quote.subheading else quote.heading
-    return f"{title} · paragraph {quote.position}"
+    return f"{title} · {paragraph}"
 
 
-def render_quote(quote: Quote) -> str:
-    return f"「{mark(quote.text, quote.highlights)}」\n— {where(quote)}"
+def render_quote(quote: Quote, say: Messages = DEFAULT) -> str:
+    return f"「{mark(quote.text, quote.highlights)}」\n— {where(quote, say)}"
 
 
-def render_sections(article: Article) -> str:
+def render_sections(article: Article, say: Messages = DEFAULT) -> str:
     lines = [
         f"{s.number}. {s.heading}" + (f" — {s.subheading}" if s.subheading else "")
         for s in article.sections
     ]
-    return "Sections:\n" + "\n".join(lines) if lines else "This article has no sections."
+    return f"{say.sections}\n" + "\n".join(lines) if lines else say.no_sections
 
 
 def render_section(section: Section) -> str:
@@ -45,27 +48,29 @@ def render_section(section: Section) -> str:
     return f"{title}\n\n{body}"
 
 
-def render_answer(answer: Answer, article: Article) -> str:
+def render_answer(answer: Answer, article: Article, say: Messages = DEFAULT) -> str:
     if answer.kind is AnswerKind.ANSWER:
-        lines = [render_quote(answer.quotes[0])]
+        lines = [render_quote(answer.quotes[0], say)]
         if answer.context:
-            lines.append(f"(read together with your previous question: {answer.context})")
+            lines.append(f"({say.read_with_previous.format(question=answer.context)})")
         if answer.converted:
-            lines.append("(quoted in Simplified Chinese, converted from the original)")
+            lines.append(f"({say.converted})")
         return "\n".join(lines)
     if answer.kind is AnswerKind.GREETING:
-        return (
-            f"Hello! I answer questions about “{article.title}” by quoting it. "
-            "Type /sections to see what it covers."
-        )
+        return say.greeting.format(title=f"“{article.title}”")
     if answer.kind is AnswerKind.EMPTY:
-        return "Please type a question in words, for example: 津心办有多少注册用户？"
+        examples = article.suggested_questions
+        return say.empty_example.format(example=examples[0]) if examples else say.empty
     if answer.kind is AnswerKind.TOO_LONG:
-        return f"That question is too long: please keep it under {MAX_QUESTION_CHARS} characters."
-    text = "The article does not cover this."
+        return say.too_long.format(limit=MAX_QUESTION_CHARS)
+    text = say.not_covered
     if answer.closest is not None:
-        text += (
-            f" The closest passage is in {where(answer.closest)} "
-            f"({answer.closest.strength()}); /more shows it anyway."
+        closest = answer.closest
+        text += " " + say.closest_in.format(
+            where=where(closest, say), strength=strength(closest, say)
         )
-    return f"{text}\n{render_sections(article)}"
+    return f"{text}\n{render_sections(article, say)}"
+
+
+def render_about(about: About, say: Messages = DEFAULT) -> str:
+    return "\n".join(f"{label}: {value}" for label, value in about_rows(about, say))

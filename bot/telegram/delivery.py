@@ -37,8 +37,10 @@ class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood limiter (which retries 429s after ``retry_after``), plus bounded retries
     with exponential backoff of the failures :func:`safe_to_retry` accepts."""
 
-    def __init__(self, retries: int, backoff: float, max_retries: int = 3) -> None:
-        super().__init__(max_retries=max_retries)
+    def __init__(
+        self, retries: int, backoff: float, max_retries: int = 3, **limits: float
+    ) -> None:
+        super().__init__(max_retries=max_retries, **limits)
         self.retries = retries
         self.backoff = backoff
 

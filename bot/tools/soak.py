@@ -61,14 +61,16 @@ import select
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from bot.messages import EN
 from bot.tools.evaluate import GOLD
+from bot.tools.fakeapi import factories
+from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -77,7 +79,7 @@ if TYPE_CHECKING:
 FAULT_KINDS = ("429", "500", "502", "timeout", "drop", "slow", "malformed")
 OPTIONAL_FAULTS = ("reset",)  # not in the default mix: see the module's docstring
 UPDATE_ONLY_FAULTS = frozenset({"malformed"})  # the issue's "malformed JSON on getUpdates"
-APOLOGY = "something went wrong"  # the adapter's on_error message to the user
+APOLOGY = EN.apology  # the adapter's on_error message to the user
 DONE_GROUP = 10_000  # after every handler group of the adapter
 MESSAGE_ID_STRIDE = 1_000  # message ids of questions leave room for the bot's replies
 TARGET = {"lost": 0, "duplicated": 0, "unhandled": 0, "rss_growth_pct": 5.0}
@@ -192,123 +194,75 @@ def _name(error: BaseException | None) -> str:
 # ---- the fake Bot API server in a child process ------------------------------------------------
 
 
-def _fake_modules() -> tuple[Any, Any]:
-    from bot.tools.fakeapi import factories, server
+class SoakPolicy:
+    """The fake Bot API's fault policy for the soak: random faults, every call tagged.
 
-    return server, factories
-
-
-def _soak_api_class(fake: Any) -> Any:
-    """FakeBotApi that picks random faults and tags every call with its chat's question.
-
-    It hooks the fake's internal steps of one request, all run on the request's thread:
-    ``_handle_http`` (arrival), ``_take_fault`` (before anything is carried out),
-    ``_finish`` and ``_record`` (the answer). tests/test_soak.py fails if they change.
+    Plugged in through the fake's public hook (:class:`~bot.tools.fakeapi.server.
+    FaultPolicy`): ``choose`` picks a fault for a share of the calls and notes which
+    chat's question the call belongs to; ``observe`` logs each exchange with both.
     """
 
-    class SoakApi(fake.FakeBotApi):
-        def __init__(self, seed: int) -> None:
-            super().__init__()
-            self.rng = random.Random(seed)
-            self.rate = 0.0
-            self.kinds: tuple[str, ...] = FAULT_KINDS
-            self.read_timeout = 5.0
-            self.current: dict[int, int] = {}  # chat id -> the question it is on
-            self.log: list[list[Any]] = []  # [question, method, status, text, fault]
-            self.counts: Counter[str] = Counter()
-            self.injected: Counter[str] = Counter()
-            self.inflight = 0
-            self.local = threading.local()
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.rate = 0.0
+        self.kinds: tuple[str, ...] = FAULT_KINDS
+        self.read_timeout = 5.0
+        self.current: dict[int, int] = {}  # chat id -> the question it is on
+        self.log: list[list[Any]] = []  # [question, method, status, text, fault]
+        self.counts: Counter[str] = Counter()
+        self.injected: Counter[str] = Counter()
+        self.local = threading.local()  # this request's question
 
-        def _handle_http(self, path: str, *args: Any, **kwargs: Any) -> Any:
-            self.local.question, self.local.fault = None, None
-            poll = path.lower().endswith("/getupdates")
-            if not poll:
-                with self._cond:
-                    self.inflight += 1
-            try:
-                return super()._handle_http(path, *args, **kwargs)
-            finally:
-                if not poll:
-                    with self._cond:
-                        self.inflight -= 1
-                        self._cond.notify_all()
+    def choose(self, method: str, params: JSONDict, queued: Fault | None) -> Fault | None:
+        chat = _chat_id(params.get("chat_id"))
+        self.local.question = self.current.get(chat) if chat is not None else None
+        if queued is not None or not self.rate or self.rng.random() >= self.rate:
+            return queued
+        kinds = [k for k in self.kinds if method == "getUpdates" or k not in UPDATE_ONLY_FAULTS]
+        if not kinds:
+            return None
+        kind = self.rng.choice(kinds)
+        self.injected[f"{method}:{kind}"] += 1
+        return self._fault(kind, method, params)
 
-        def _take_fault(self, method: str, params: JSONDict) -> Any:
-            queued = super()._take_fault(method, params)
-            with self._cond:
-                chat = _chat_id(params.get("chat_id"))
-                self.local.question = self.current.get(chat) if chat is not None else None
-                if queued is not None or not self.rate or self.rng.random() >= self.rate:
-                    return queued
-                kinds = [
-                    k for k in self.kinds if method == "getUpdates" or k not in UPDATE_ONLY_FAULTS
-                ]
-                if not kinds:
-                    return None
-                kind = self.rng.choice(kinds)
-                self.local.fault = kind
-                self.injected[f"{method}:{kind}"] += 1
-                return self._fault(kind, method, params)
+    def _fault(self, kind: str, method: str, params: JSONDict) -> Fault:
+        if kind == "429":
+            return Fault(method, 429, retry_after=1, label=kind)
+        if kind in ("500", "502"):
+            return Fault(method, int(kind), malformed=kind == "502", label=kind)
+        if kind == "timeout":
+            delay = self.read_timeout + 1
+            if method == "getUpdates":
+                delay += float(params.get("timeout") or 0)
+            return Fault(method, None, delay=delay, drop=method == "getUpdates", label=kind)
+        if kind == "drop":
+            return Fault(method, None, drop=True, label=kind)
+        if kind == "slow":
+            return Fault(method, None, delay=self.rng.uniform(0.5, 2.0), label=kind)
+        if kind == "reset":
+            return Fault(method, None, reset=True, label=kind)
+        return Fault(method, None, malformed=True, label=kind)
 
-        def _fault(self, kind: str, method: str, params: JSONDict) -> Any:
-            if kind == "429":
-                return fake.Fault(method, 429, retry_after=1)
-            if kind in ("500", "502"):
-                return fake.Fault(method, int(kind), malformed=kind == "502")
-            if kind == "timeout":
-                if method == "getUpdates":
-                    poll = float(params.get("timeout") or 0)
-                    return fake.Fault(method, None, delay=poll + self.read_timeout + 1, drop=True)
-                return fake.Fault(method, None, delay=self.read_timeout + 1)
-            if kind == "drop":
-                return fake.Fault(method, None, drop=True)
-            if kind == "slow":
-                return fake.Fault(method, None, delay=self.rng.uniform(0.5, 2.0))
-            if kind == "reset":
-                return None  # carried out normally; _finish then drops the answer
-            return fake.Fault(method, None, malformed=True)
+    def observe(self, exchange: Exchange, fault: Fault | None) -> None:
+        if self.rate:  # calls of the measured part only, the denominator of the fault share
+            self.counts[exchange.method] += 1
+        label = fault.label if fault is not None else None
+        if exchange.method == "getUpdates" and label is None:
+            return
+        text = None
+        if exchange.method == "sendMessage" and exchange.status == 200:
+            text = _digest(str(exchange.params.get("text") or ""))
+        question = getattr(self.local, "question", None)
+        self.log.append([question, exchange.method, exchange.status, text, label])
 
-        def _finish(self, *args: Any, **kwargs: Any) -> Any:
-            answer = super()._finish(*args, **kwargs)
-            if getattr(self.local, "fault", None) == "reset":
-                raise fake._ConnectionDropError
-            return answer
 
-        def _record(self, method: str, params: JSONDict, status: int, response: Any) -> None:
-            super()._record(method, params, status, response)
-            if self.rate:  # calls of the measured part only, the denominator of the fault share
-                self.counts[method] += 1
-            question = getattr(self.local, "question", None)
-            fault = getattr(self.local, "fault", None)
-            if method == "getUpdates" and fault is None:
-                return
-            text = None
-            if method == "sendMessage" and status == 200:
-                text = _digest(str(params.get("text") or ""))
-            self.log.append([question, method, status, text, fault])
-
-        def push_question(self, chat: int, question: int, text: str, f: Any) -> int:
-            asker = f.user(f"Soak {chat}", user_id=chat)
-            update = f.message_update(
-                text, from_user=asker, message_id=message_id(question), entities=[]
-            )
-            with self._cond:
-                self.current[chat] = question
-                return int(self.push_update(update)["update_id"])
-
-        def wait_idle(self, timeout: float) -> bool:
-            """Until no call but long polls is being served and every update was fetched."""
-            deadline = time.monotonic() + timeout
-            with self._cond:
-                while self.inflight or self._updates:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._cond.wait(min(remaining, 0.1))
-            return True
-
-    return SoakApi
+def push_question(api: FakeBotApi, policy: SoakPolicy, chat: int, question: int, text: str) -> int:
+    asker = factories.user(f"Soak {chat}", user_id=chat)
+    update = factories.message_update(
+        text, from_user=asker, message_id=message_id(question), entities=[]
+    )
+    policy.current[chat] = question
+    return int(api.push_update(update)["update_id"])
 
 
 def _chat_id(value: Any) -> int | None:
@@ -334,11 +288,8 @@ def _serve(argv: Sequence[str]) -> int:
     config = json.loads(argv[0]) if argv else {}
     protocol: IO[str] = sys.stdout
     sys.stdout = sys.stderr  # only protocol lines on the real stdout
-    fake, f = _fake_modules()
-    # Headers and body go out in two sends: without this, the body waits for the client's
-    # delayed ACK (40 ms on Linux), which Telegram's servers do not make anyone wait.
-    fake._Handler.disable_nagle_algorithm = True
-    api = _soak_api_class(fake)(int(config.get("seed", 0)))
+    policy = SoakPolicy(int(config.get("seed", 0)))
+    api = FakeBotApi(policy=policy)
     api.start()
 
     def answer(value: JSONDict) -> None:
@@ -353,29 +304,27 @@ def _serve(argv: Sequence[str]) -> int:
             if op == "push":
                 answer(
                     {
-                        "update_id": api.push_question(
-                            command["chat"], command["question"], command["text"], f
+                        "update_id": push_question(
+                            api, policy, command["chat"], command["question"], command["text"]
                         )
                     }
                 )
             elif op == "faults":
-                with api._cond:
-                    api.rate = float(command["rate"])
-                    api.kinds = tuple(command.get("kinds") or FAULT_KINDS)
-                    api.read_timeout = float(command.get("read_timeout") or 5.0)
+                policy.rate = float(command["rate"])
+                policy.kinds = tuple(command.get("kinds") or FAULT_KINDS)
+                policy.read_timeout = float(command.get("read_timeout") or 5.0)
                 answer({"ok": True})
             elif op == "idle":
                 answer({"idle": api.wait_idle(float(command["seconds"]))})
             elif op == "report":
-                with api._cond:
-                    answer(
-                        {
-                            "log": api.log,
-                            "calls": dict(api.counts),
-                            "injected": dict(api.injected),
-                            "server_errors": list(api.server_errors),
-                        }
-                    )
+                answer(
+                    {
+                        "log": list(policy.log),
+                        "calls": dict(policy.counts),
+                        "injected": dict(policy.injected),
+                        "server_errors": list(api.server_errors),
+                    }
+                )
             elif op == "stop":
                 answer({"ok": True})
                 break
@@ -505,23 +454,19 @@ class Driver:
 
     def build(self) -> Any:
         from telegram import Update
-        from telegram.ext import AIORateLimiter, TypeHandler
+        from telegram.ext import TypeHandler
 
         from bot.core.batcher import Batcher
-        from bot.telegram.adapter import TelegramAdapter, TelegramOptions
+        from bot.telegram.adapter import build_application
+        from bot.telegram.state import Services, TelegramOptions
 
         # Per-user limit lifted: each simulated user asks far more than 20 questions a minute.
-        options = TelegramOptions(questions_per_minute=10**9)
-        adapter = TelegramAdapter(self.core, Batcher(self.core), options)
-        app = adapter.build(self.server.token, self.server.base_url)
+        # Without the flood limit the adapter's limiter still waits out 429s and retries.
+        options = TelegramOptions(questions_per_minute=10**9, flood_limits=self.plan.flood_limit)
+        services = Services(self.core, Batcher(self.core), options)
+        app = build_application(services, self.server.token, self.server.base_url)
         limiter = app.bot.rate_limiter
         self.run.limiter = type(limiter).__name__ if limiter is not None else "none"
-        if not self.plan.flood_limit and isinstance(limiter, AIORateLimiter):
-            # The adapter's own limiter object, throttle off: what it does on a 429 or another
-            # failure (waits, retries, backoff) is kept. These are AIORateLimiter's own
-            # "no limit" values (overall_max_rate=0, group_max_rate=0 in its constructor).
-            limiter._base_limiter = None
-            limiter._group_max_rate = 0
         self.run.read_timeout = float(app.bot.request.read_timeout or 5.0)
         app.add_handler(TypeHandler(Update, self._finished), group=DONE_GROUP)
         app.add_error_handler(self._count_error)

@@ -30,7 +30,8 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.core.batcher import Batcher
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
-from bot.telegram.adapter import TelegramAdapter, TelegramOptions
+from bot.telegram.adapter import build_application
+from bot.telegram.state import Services, TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, parse_html
 
@@ -51,7 +52,7 @@ class RunningBot:
     """The Application running in a background thread, and ways to talk to it."""
 
     api: FakeBotApi
-    adapter: TelegramAdapter
+    services: Services
     app: Application
     webhook_url: str | None = None
     _done: set[int] = field(default_factory=set)
@@ -170,10 +171,10 @@ def running(
     feedback: FeedbackStore | None = None,
 ) -> Iterator[RunningBot]:
     """The adapter's Application, built as ``python -m bot telegram`` builds it, running."""
-    adapter = TelegramAdapter(core, Batcher(core), options, feedback)
-    app = adapter.build(api.token, api.base_url)
+    services = Services(core, Batcher(core), options or TelegramOptions(), feedback)
+    app = build_application(services, api.token, api.base_url)
     url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
-    bot = RunningBot(api, adapter, app, url)
+    bot = RunningBot(api, services, app, url)
     app.add_handler(TypeHandler(Update, bot._mark_done), group=DONE_GROUP)
     thread = BotThread(app, url)
     thread.start()

@@ -36,7 +36,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 DEFAULT_TOKEN = "123456:TEST-token-for-the-fake-server-only-x"
 """A token of the real shape ``<bot id>:<secret>``; PTB only requires it to be non-empty."""
@@ -178,14 +178,33 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     malformed: bool = False
+    reset: bool = False  # carry the call out, then drop the connection before answering
     times: int = 1
     when: Callable[[JSONDict], bool] | None = None
+    label: str | None = None  # a name for reports (a fault policy's kind)
 
     def matches(self, method: str, params: JSONDict) -> bool:
         """Whether this fault applies to a call; ``"*"`` matches every method."""
         if self.method not in ("*", method) and self.method.lower() != method.lower():
             return False
         return self.when is None or bool(self.when(params))
+
+
+class FaultPolicy(Protocol):
+    """The public hook for faults and recording (``FakeBotApi(policy=…)``), e.g. a soak's.
+
+    Both methods run on the request's own thread, ``choose`` when a call arrives (before
+    anything is carried out) and ``observe`` when its exchange is recorded (under the
+    server's lock), so a policy may keep per-request state in a ``threading.local``.
+    """
+
+    def choose(self, method: str, params: JSONDict, queued: Fault | None) -> Fault | None:
+        """The fault for this call: ``queued`` (from :meth:`FakeBotApi.inject`), or another."""
+        ...
+
+    def observe(self, exchange: Exchange, fault: Fault | None) -> None:
+        """Every exchange, with the fault that was applied to it."""
+        ...
 
 
 class ApiError(Exception):
@@ -802,6 +821,7 @@ class FakeBotApi:
         bot_username: str = "test_article_bot",
         bot_first_name: str = "Article Bot",
         deliver_webhooks: bool = False,
+        policy: FaultPolicy | None = None,
     ) -> None:
         if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
             raise ValueError("token must look like '<digits>:<secret>'")
@@ -813,7 +833,10 @@ class FakeBotApi:
             "username": bot_username,
         }
         self.deliver_webhooks = deliver_webhooks
+        self.policy = policy
         self.server_errors: list[str] = []
+        self._request = threading.local()  # the fault applied to the call on this thread
+        self._in_flight = 0  # calls being served, long polls not counted
 
         self._cond = threading.Condition()
         self._stop_event = threading.Event()
@@ -1197,6 +1220,17 @@ class FakeBotApi:
 
     # ---- HTTP dispatch ---------------------------------------------------------------------
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no call but long polls is being served and every pushed update was fetched."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._in_flight or self._updates:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.1))
+        return True
+
     def _handle_http(
         self,
         path: str,
@@ -1206,6 +1240,27 @@ class FakeBotApi:
         client_gone: Callable[[], bool] = lambda: False,
     ) -> tuple[int, bytes, str]:
         """Answer one HTTP request: (status, body, content type), or raise to drop it."""
+        self._request.fault = None
+        poll = path.lower().endswith("/getupdates")
+        if not poll:
+            with self._cond:
+                self._in_flight += 1
+        try:
+            return self._answer_http(path, query, content_type, body, client_gone)
+        finally:
+            if not poll:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+    def _answer_http(
+        self,
+        path: str,
+        query: str,
+        content_type: str,
+        body: bytes,
+        client_gone: Callable[[], bool],
+    ) -> tuple[int, bytes, str]:
         route = re.fullmatch(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)/?", path)
         if route is None:
             return 404, _json_bytes(ApiError(404, "Not Found").envelope()), _JSON_TYPE
@@ -1221,6 +1276,9 @@ class FakeBotApi:
             return self._finish(raw_method, {}, 400, bad_request("can't parse request body"))
 
         fault = self._take_fault(method, params)
+        if self.policy is not None:
+            fault = self.policy.choose(method, params, fault)
+        self._request.fault = fault
         if fault is not None:
             outcome = self._apply_fault(fault)
             if outcome is not None:
@@ -1237,7 +1295,10 @@ class FakeBotApi:
             # A long poll the bot cancelled (e.g. PTB stopping): nobody reads this answer, and
             # recording its 409/empty result would only add noise to the call log.
             raise _ConnectionDropError
-        return self._finish(method, params, status, envelope)
+        answer = self._finish(method, params, status, envelope)
+        if fault is not None and fault.reset:  # carried out, but the bot never hears so
+            raise _ConnectionDropError
+        return answer
 
     def _run_method(
         self, method: str, impl: _Handler_t | None, params: JSONDict
@@ -1267,9 +1328,12 @@ class FakeBotApi:
         return status, _json_bytes(envelope), _JSON_TYPE
 
     def _record(self, method: str, params: JSONDict, status: int, response: Any) -> None:
-        self._exchanges.append(Exchange(method, params, status, response))
+        exchange = Exchange(method, params, status, response)
+        self._exchanges.append(exchange)
         if method == "sendMessage" and status == 200:
             self._sent.append(params)
+        if self.policy is not None:
+            self.policy.observe(exchange, getattr(self._request, "fault", None))
         self._cond.notify_all()
 
     def _apply_fault(self, fault: Fault) -> tuple[int, bytes, Any] | None:

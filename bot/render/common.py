@@ -1,0 +1,27 @@
+"""Wording both renderers share: what the core reports as a level, said in words."""
+
+from __future__ import annotations
+
+from bot.core.answer import About, Quote
+from bot.messages import DEFAULT, Messages
+
+
+def strength(quote: Quote, say: Messages = DEFAULT) -> str:
+    """How close a refused question's nearest passage came, in words."""
+    return {"fair": say.match_fair, "weak": say.match_weak}.get(
+        quote.strength(), say.match_very_weak
+    )
+
+
+def about_rows(about: About, say: Messages = DEFAULT) -> list[tuple[str, str]]:
+    """``/about`` as label/value rows, in order; each renderer lays them out."""
+    count = say.about_paragraph_count.format(paragraphs=about.paragraphs, sections=about.sections)
+    rows = [
+        (say.about_title, about.title),
+        (say.about_source, about.source or say.unknown),
+        (say.about_date, about.date or say.unknown),
+        (say.about_paragraphs, count),
+        (say.about_hash, about.content_hash),
+        (say.about_model, say.about_model_value.format(model=about.model)),
+    ]
+    return rows + list(about.facts)

@@ -1,0 +1,1 @@
+"""Module-level handlers, one module per feature; ``bot.telegram.adapter`` registers them."""

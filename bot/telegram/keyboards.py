@@ -1,0 +1,89 @@
+"""The buttons under the bot's messages; each one's data packed by its class in callbacks."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.core.answer import Answer, AnswerKind, Quote
+from bot.render.html import pack, section_blocks, shorten
+from bot.telegram import callbacks as cb
+from bot.telegram.state import Services
+
+
+def button(text: str, data: cb.CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.pack())
+
+
+def for_answer(services: Services, answer: Answer) -> InlineKeyboardMarkup | None:
+    if answer.answered:
+        key = services.memory.remember(answer)
+        return for_quote(services, answer.quotes[0], answer.converted, key=key, answer=answer)
+    if answer.kind is AnswerKind.NOT_COVERED and answer.closest is not None:
+        key = services.memory.remember(answer)
+        return InlineKeyboardMarkup(
+            [[button(services.say.button_show_anyway, cb.ShowAnyway(key))]]
+        )
+    return None
+
+
+def for_quote(
+    services: Services,
+    quote: Quote,
+    simplified: bool,
+    *,
+    key: str | None = None,
+    rank: int = 0,
+    answer: Answer | None = None,
+) -> InlineKeyboardMarkup | None:
+    """⬅ / Section / ➡ under any quoted paragraph; More and 👍/👎 under an answer's."""
+    say = services.say
+    rows = []
+    passage, script = quote.passage, "s" if simplified else "o"
+    if cb.Walk.PATTERN.fullmatch(f"p:{passage.id}:{script}"):  # ids of other shapes: no walk
+        nav = [button(say.button_previous_paragraph, cb.Walk("p", passage.id, script))]
+        if passage.section is not None:
+            nav.append(button(say.button_section, cb.WholeSection(passage.section)))
+        nav.append(button(say.button_next_paragraph, cb.Walk("n", passage.id, script)))
+        rows.append(nav)
+    if key is not None and answer is not None:
+        extra = []
+        if rank + 1 < len(answer.quotes):
+            extra.append(button(say.button_more, cb.More(key, rank + 1)))
+        if services.feedback is not None:
+            extra.append(button("👍", cb.Vote(key, rank, "u")))
+            extra.append(button("👎", cb.Vote(key, rank, "d")))
+        if extra:
+            rows.append(extra)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def suggestions(services: Services) -> InlineKeyboardMarkup | None:
+    """The sidecar's suggested questions as buttons; without them, the sections."""
+    core = services.core
+    questions = core.article.suggested_questions[:10]
+    if questions:
+        rows = [[button(shorten(q, 60), cb.Suggested(i))] for i, q in enumerate(questions)]
+    else:
+        rows = [
+            [button(shorten(f"{s.number}. {s.heading}", 60), cb.WholeSection(s.number))]
+            for s in core.sections[:10]
+        ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def section_page(
+    services: Services, number: int, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One message-sized page of a section, with ⬅/➡ to the pages beside it."""
+    say, core = services.say, services.core
+    section = core.section(number)
+    if section is None:
+        return say.no_such_section.format(number=number, count=len(core.sections)), None
+    pages = pack(section_blocks(section))
+    page = min(max(page, 0), len(pages) - 1)
+    buttons = []
+    if page > 0:
+        buttons.append(button(say.button_previous_page, cb.SectionPage(number, page - 1)))
+    if page + 1 < len(pages):
+        buttons.append(button(say.button_next_page, cb.SectionPage(number, page + 1)))
+    return pages[page], InlineKeyboardMarkup([buttons]) if buttons else None
