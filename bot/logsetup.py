@@ -50,7 +50,14 @@ class DemoteUnparsableReplies(logging.Filter):
 
 
 def configure_logging(level: str, secrets: list[str] | None = None) -> None:
+    """One stderr handler for the process; nothing below ``level`` gets through it.
+
+    The level is set on the handler as well as the root logger: a library that sets its own
+    logger's level when it is imported (bm25s sets DEBUG, after this has run, since heavy
+    imports are deferred) would otherwise print its debug lines at any configured level.
+    """
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets or []))
     root = logging.getLogger()
@@ -59,5 +66,6 @@ def configure_logging(level: str, secrets: list[str] | None = None) -> None:
     # httpx logs every request URL at INFO; the token is in them. Keep it at WARNING.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("telegram.request.BaseRequest").addFilter(DemoteUnparsableReplies())
-    # bm25s sets its own logger to DEBUG; follow the process's level instead.
+    # bm25s sets its own logger to DEBUG; follow the process's level instead (if it is
+    # imported later it resets this, and the handler's level still holds).
     logging.getLogger("bm25s").setLevel(root.level)

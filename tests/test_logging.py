@@ -1,11 +1,16 @@
-"""The bot token never reaches a log line: not in messages, arguments or tracebacks."""
+"""Logging: the bot token never reaches a log line, and nothing below the configured level does."""
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from bot.logsetup import REDACTED, RedactSecrets
+from tests.helpers.paths import run_bot
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -50,3 +55,50 @@ def test_unparsable_bot_api_replies_are_warnings_not_errors() -> None:
     )  # fmt: skip
     assert DemoteUnparsableReplies().filter(record)
     assert record.levelno == logging.WARNING and record.exc_info is None
+
+
+# ---- levels ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    library = logging.getLogger("test.library")
+    yield
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    library.setLevel(logging.NOTSET)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_nothing_below_the_configured_level_reaches_the_console(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.logsetup import configure_logging
+
+    configure_logging("WARNING")
+    library = logging.getLogger("test.library")
+    library.setLevel(logging.DEBUG)  # what bm25s does to its own logger when imported
+    library.debug("Building index from tokens")
+    library.info("loaded")
+    library.warning("disk almost full")
+    err = capsys.readouterr().err
+    assert "Building index" not in err and "loaded" not in err
+    assert "WARNING test.library: disk almost full" in err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_debug_level_shows_debug_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.logsetup import configure_logging
+
+    configure_logging("DEBUG")
+    logging.getLogger("test.library").debug("Building index from tokens")
+    assert "DEBUG test.library: Building index from tokens" in capsys.readouterr().err
+
+
+def test_building_an_index_prints_no_debug_line_at_the_default_level(data_dir: Path) -> None:
+    """The real process: bm25s is imported after logging is set up, then builds the index."""
+    result = run_bot(["index"], data_dir, LOG_LEVEL="WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG" not in result.stderr and " INFO " not in result.stderr, result.stderr
