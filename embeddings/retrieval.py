@@ -95,6 +95,7 @@ class Retriever:
         *,
         bridges: BridgeTables | None = None,
         word_vectors: np.ndarray | None = None,
+        calibration: dict[str, float] | None = None,
     ) -> None:
         self.passages = passages
         self.encoder = encoder
@@ -109,6 +110,8 @@ class Retriever:
         self.bridges = Bridges(bridges, texts) if bridges is not None else None
         # Rows follow ``bridges.words``: the article's own words, for synonym checks.
         self.word_vectors = word_vectors
+        # Off-topic questions' median best dense score here (embeddings/calibration.py).
+        self.calibration = calibration or {}
 
     @classmethod
     def from_stored(
@@ -123,6 +126,7 @@ class Retriever:
             fusion,
             bridges=stored.bridges,
             word_vectors=stored.word_vectors,
+            calibration=dict(stored.manifest.get("calibration", {})),  # type: ignore[call-overload]
         )
 
     def cross_signals(self, query: str, dense: np.ndarray) -> np.ndarray | None:

@@ -21,13 +21,14 @@ import numpy as np
 from filelock import FileLock
 
 from embeddings.bridges import BridgeTables, build_tables
+from embeddings.calibration import off_topic_reference
 from embeddings.encoder import Encoder
 from embeddings.errors import IndexStoreError
 from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 INDEX_FILE = "index.faiss"
 SENTENCES_FILE = "sentences.faiss"
 PASSAGES_FILE = "passages.json"
@@ -136,10 +137,10 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
 def _build(
     directory: Path, passages: list[Passage], encoder: Encoder, expected: dict[str, object]
 ) -> StoredIndex:
-    index = make_faiss_index(encoder.encode_passages([p.text for p in passages]))
-    sentences = make_faiss_index(
-        encoder.encode_passages([s for p in passages for s in p.sentence_texts()])
-    )
+    paragraph_vectors = encoder.encode_passages([p.text for p in passages])
+    sentence_vectors = encoder.encode_passages([s for p in passages for s in p.sentence_texts()])
+    index = make_faiss_index(paragraph_vectors)
+    sentences = make_faiss_index(sentence_vectors)
     _atomic_write(directory / INDEX_FILE, faiss.serialize_index(index).tobytes())
     _atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
     payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
@@ -156,6 +157,10 @@ def _build(
         "count": len(passages),
         "sentences": sentences.ntotal,
         "index_type": type(index).__name__,
+        # What off-topic questions score against this article: the refusal rule's reference.
+        "calibration": off_topic_reference(
+            encoder, paragraph_vectors, sentence_vectors, [len(p.sentences) for p in passages]
+        ),
         "sha256": {name: _sha256(directory / name) for name in _HASHED},
     }
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.

@@ -27,7 +27,7 @@ PINYIN = re.compile(r"(?<=[^\x00-\x7f])\([a-zA-Zāáǎàēéěèīíǐìōóǒò
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 LANGS = {"zh-Hans", "zh-Hant", "en"}
-ANSWERABLE_KINDS = {"fact", "number", "name", "paraphrase", "section"}
+ANSWERABLE_KINDS = {"fact", "number", "name", "paraphrase", "section", "overview"}
 EMPTY_KINDS = {"unanswerable", "greeting"}
 GOLD_KEYS = {"id", "question", "lang", "kind", "answers"}
 FOLLOWUP_KEYS = {"id", "lang", "first", "first_answers", "followup", "answers"}

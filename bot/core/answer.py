@@ -18,6 +18,7 @@ class AnswerKind(StrEnum):
     GREETING = "greeting"  # hello / thanks: greet back, quote nothing
     EMPTY = "empty"  # nothing to search for: blank, only emoji or punctuation
     TOO_LONG = "too_long"  # over the stated question limit
+    OVERVIEW = "overview"  # about the whole article: its lead paragraph, then its sections
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class Quote:
     score: float
     highlights: tuple[tuple[int, int], ...]  # character spans of the answering sentence(s)
     similarity: float = 0.0  # the dense score the refusal rule read
+    # Which shelf article this is from (its short name), stamped by bot.core.shelf.Shelf.
+    article: str | None = None
+    # The article's title for the attribution line: set only on a shelf of several articles,
+    # where "which article?" needs an answer; with one article the heading says enough.
+    article_title: str | None = None
 
     def strength(self) -> str:
         """How good the match is ("fair", "weak" or "very weak"): renderers word it."""
@@ -65,6 +71,14 @@ class Answer:
     converted: bool = False  # quotes were converted to Simplified for this asker
     closest: Quote | None = None  # for a refusal: the best match that was not good enough
     context: str | None = None  # the earlier question this follow-up was read together with
+    # For a refusal: the question's terms the article never mentions, as the asker wrote them.
+    missing: tuple[str, ...] = ()
+
+    @property
+    def article(self) -> str | None:
+        """The shelf article this answer quotes (or came closest in), if it quotes any."""
+        shown = self.quotes[0] if self.quotes else self.closest
+        return shown.article if shown else None
 
     def turn(self) -> Turn:
         """What a conversation remembers of this answer for the next question."""
@@ -73,7 +87,8 @@ class Answer:
 
     @property
     def answered(self) -> bool:
-        return self.kind is AnswerKind.ANSWER
+        """Something of the article is quoted as the answer (a passage, or the overview's lead)."""
+        return self.kind in (AnswerKind.ANSWER, AnswerKind.OVERVIEW)
 
     def to_json(self) -> dict[str, object]:
         """The ``ask --json`` contract: keep these keys stable, tools are built on them."""
@@ -83,6 +98,7 @@ class Answer:
             "kind": self.kind.value,
             "converted": self.converted,
             "context": self.context,
+            "missing": list(self.missing),
             "passages": [
                 {
                     "text": q.text,
@@ -91,6 +107,7 @@ class Answer:
                     "paragraph": q.position,
                     "score": round(q.score, 4),
                     "highlights": [list(span) for span in q.highlights],
+                    "article": q.article,
                 }
                 for q in self.quotes
             ],

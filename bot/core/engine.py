@@ -10,40 +10,67 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind, Quote
+import numpy as np
+
+from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
+from bot.core.answerability import Answerability, Evidence
 from bot.core.followup import Turn, with_context
 from bot.core.highlight import best_sentence
+from bot.core.overview import is_overview
 from bot.core.smalltalk import is_smalltalk
 from corpus.model import Article, Section
 from embeddings.normalize import script_of, to_simplified
 from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
+# What the refusal rule reads, in this order (see :func:`refusal_features`).
+FEATURES = ("dense", "coverage", "names", "missing", "phrase", "no_type", "cross")
+
+
+def refusal_features(
+    dense: float, coverage: float, evidence: Evidence | None, cross: bool, reference: float
+) -> np.ndarray:
+    """One question's evidence as numbers.
+
+    ``dense`` is read relative to ``reference``, what generic off-topic questions score
+    against this article (measured at index time), so the rule carries to other articles.
+    Bigram coverage means nothing for an English question and counts as zero there.
+    """
+    names = min(evidence.names, 2) if evidence else 0
+    missing = min(len(evidence.missing), 3) if evidence else 0
+    # A missing phrase (常住人口, 下载地址, "square kilometres") is a thing the question is about;
+    # a missing two-character word is as often the asker's own wording of what is there.
+    phrase = float(
+        evidence is not None
+        and any((len(t) >= 3 and not t.isascii()) or " " in t for t in evidence.missing)
+    )
+    no_type = float(evidence is not None and not evidence.type_found)
+    return np.array(
+        [dense - reference, 0.0 if cross else coverage, names, missing, phrase, no_type, float(cross)]
+    )
+
 
 @dataclass(frozen=True)
 class RefusalRule:
-    """When the best passage is not an answer.
+    """When the best passage is not an answer: a small logistic rule over :data:`FEATURES`.
 
     e5's cosines sit in a narrow band where answerable and off-topic questions
-    overlap, and a question in English scores lower against Chinese text than a
-    Chinese one does, so each gets its own threshold; for Chinese questions the
-    share of their bigrams found in the article adds evidence the cosine lacks.
-    Chosen by cross-validation on the gold set (``python -m bot eval``): refuse as
-    many unanswerable questions as possible while refusing at most 2% of answerable ones.
+    overlap; a content term the article never mentions, or a passage without the kind
+    of answer asked for (a number, a date, a person, an address), says more. The
+    weights are fitted and the threshold chosen by ``python -m bot eval`` on the gold
+    set: refuse as many unanswerable questions as possible while refusing at most 2%
+    of answerable ones. Refuse when ``bias + weights · features`` reaches ``threshold``.
     """
 
-    min_dense: float = 0.80
-    min_dense_cross: float = 0.73
-    coverage_weight: float = 0.05
-    min_combined: float = 0.85
+    weights: tuple[float, ...] = (-20.0, -2.0, 2.0, 1.0, 1.0, 1.0, 0.0)
+    bias: float = 0.0
+    threshold: float = 1.0
 
-    def refuses(self, best: Hit, coverage: float, cross: bool) -> bool:
-        return self.refuses_scores(best.dense, coverage, cross)
+    def score(self, features: np.ndarray) -> float:
+        return self.bias + float(np.dot(self.weights, features))
 
-    def refuses_scores(self, dense: float, coverage: float, cross: bool) -> bool:
-        if cross:
-            return dense < self.min_dense_cross
-        return dense < self.min_dense or dense + self.coverage_weight * coverage < self.min_combined
+    def refuses(self, features: np.ndarray) -> bool:
+        return self.score(features) >= self.threshold
 
 
 def clean_question(text: str) -> str:
@@ -68,22 +95,39 @@ class ArticleBot:
         self.retriever = retriever
         self.refusal = refusal or RefusalRule()
         self.facts = facts or {}  # index version, last eval figures: shown by /about
+        r = retriever
+        self.answerability = (
+            Answerability(r.bridges, r.word_vectors, r.encoder)
+            if r.bridges is not None and r.word_vectors is not None
+            else None
+        )
 
-    def about(self) -> list[tuple[str, str]]:
-        """What /about shows, in order, for every adapter."""
+    def features(self, question: str, best: Hit) -> tuple[np.ndarray, Evidence | None]:
+        """What the refusal rule reads for ``question`` and its best passage."""
+        cross = script_of(question) == "other"
+        evidence = (
+            self.answerability.evidence(question, best.passage.lexical_text())
+            if self.answerability
+            else None
+        )
+        key = "offtopic_dense_cross" if cross else "offtopic_dense"
+        reference = self.retriever.calibration.get(key, 0.0)
+        coverage = self.retriever.lexical.coverage(question)
+        return refusal_features(best.dense, coverage, evidence, cross, reference), evidence
+
+    def about(self) -> About:
+        """What /about shows, for every adapter to word in the reader's language."""
         article = self.article
-        rows = [
-            ("Title", article.title),
-            ("Source", article.source or "unknown"),
-            ("Date", article.date or "unknown"),
-            (
-                "Paragraphs",
-                f"{sum(1 for _ in article.paragraphs())} in {len(article.sections)} sections",
-            ),
-            ("Content hash", article.content_hash[:16]),
-            ("Model", f"{self.retriever.encoder.model_id} (dense) + BM25 (lexical)"),
-        ]
-        return rows + sorted(self.facts.items())
+        return About(
+            title=article.title,
+            source=article.source,
+            date=article.date,
+            paragraphs=sum(1 for _ in article.paragraphs()),
+            sections=len(article.sections),
+            content_hash=article.content_hash[:16],
+            model=self.retriever.encoder.model_id,
+            facts=tuple(sorted(self.facts.items())),
+        )
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -144,27 +188,35 @@ class ArticleBot:
         return [a for a in answers if a is not None]
 
     def screen(self, raw: str, cleaned: str) -> Answer | None:
-        """Questions that need no search: too long, wordless, or a greeting."""
+        """Questions that need no search: too long, wordless, a greeting, or the overview."""
         if len(raw) > MAX_QUESTION_CHARS:
             return Answer(raw, AnswerKind.TOO_LONG)
         if not _has_words(cleaned):
             return Answer(raw, AnswerKind.EMPTY)
         if is_smalltalk(cleaned):
             return Answer(raw, AnswerKind.GREETING)
+        if is_overview(cleaned):
+            return self.overview(raw, simplified=script_of(cleaned) == "hans")
         return None
+
+    def overview(self, raw: str, simplified: bool) -> Answer:
+        """The lead paragraph quoted; renderers list the sections after it."""
+        lead = self.show(self.retriever.passages[0], simplified)
+        return Answer(raw, AnswerKind.OVERVIEW, (lead,), converted=simplified)
 
     def _decide(self, raw: str, question: str, searched: str, hits: list[Hit], k: int) -> Answer:
         """``question`` is what the asker typed; ``searched`` may add the previous question."""
         script = script_of(question)
         simplified = script == "hans"
         best = hits[0]
-        coverage = self.retriever.lexical.coverage(searched)
-        if self.refusal.refuses(best, coverage, cross=script == "other"):
+        features, evidence = self.features(searched, best)
+        if self.refusal.refuses(features):
             return Answer(
                 raw,
                 AnswerKind.NOT_COVERED,
                 converted=simplified,
                 closest=self._quote(question, best, simplified),
+                missing=evidence.missing if evidence else (),
             )
         quotes = tuple(self._quote(question, hit, simplified) for hit in hits[:k])
         return Answer(raw, AnswerKind.ANSWER, quotes, converted=simplified)

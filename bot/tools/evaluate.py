@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.answer import Answer
-from bot.core.engine import ArticleBot, RefusalRule, clean_question
+from bot.core.answer import Answer, AnswerKind
+from bot.core.answerability import Evidence, holds
+from bot.core.engine import FEATURES, ArticleBot, RefusalRule, clean_question, refusal_features
 from bot.core.followup import Turn
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of, word_tokens
@@ -74,6 +75,10 @@ class Scored:
     relevant: frozenset[int]
     # For a question with no Chinese: dense, character, lexicon and pinyin scores.
     signals: np.ndarray | None = None
+    evidence: Evidence | None = None  # missing terms and the answer type asked for
+    holds: np.ndarray | None = None  # per passage: it holds that type of answer
+    reference: float = 0.0  # off-topic questions' dense score on this article
+    overview: bool = False  # answered with the overview (lead paragraph and sections)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,13 @@ def score(
     cleaned = [clean_question(item.question) for item in items]
     dense = retriever.dense_scores(retriever.encoder.encode_queries(cleaned))
     out = []
+    checker = core.answerability
+    texts = [p.lexical_text() for p in retriever.passages]
     for row, (item, question) in enumerate(zip(items, cleaned, strict=True)):
+        evidence = checker.evidence(question, "") if checker else None
+        early = core.screen(item.question, question)
+        cross = script_of(question) == "other"
+        key = "offtopic_dense_cross" if cross else "offtopic_dense"
         relevant = frozenset(
             i for i, p in enumerate(retriever.passages) if any(a in p.text for a in item.answers)
         )
@@ -101,13 +112,17 @@ def score(
         out.append(
             Scored(
                 item=item,
-                screened=core.screen(item.question, question) is not None,
+                screened=early is not None and early.kind is not AnswerKind.OVERVIEW,
+                overview=early is not None and early.kind is AnswerKind.OVERVIEW,
                 dense=dense[row],
                 lexical=lexical.scores(question),
                 coverage=lexical.coverage(question),
-                cross=script_of(question) == "other",
+                cross=cross,
                 relevant=relevant,
                 signals=retriever.cross_signals(question, dense[row]),
+                evidence=evidence,
+                holds=np.array([holds(evidence.wanted, t) for t in texts]) if evidence else None,
+                reference=retriever.calibration.get(key, 0.0),
             )
         )
     return out
@@ -123,10 +138,11 @@ def ranking_order(s: Scored, fusion: FusionConfig) -> np.ndarray:
 
 
 def outcome(s: Scored, fusion: FusionConfig, rule: RefusalRule) -> Outcome:
+    if s.overview:  # the lead paragraph is quoted, nothing is searched or refused
+        return Outcome(s.item, 1 if 0 in s.relevant else None, refused=False)
     order = ranking_order(s, fusion)
     rank = next((r + 1 for r, i in enumerate(order) if i in s.relevant), None)
-    best = int(order[0])
-    refused = s.screened or rule.refuses_scores(float(s.dense[best]), s.coverage, s.cross)
+    refused = s.screened or rule.refuses(features(s, int(order[0])))
     return Outcome(s.item, rank, refused)
 
 
@@ -179,14 +195,33 @@ def cross_grid() -> list[tuple[float, float, float, float]]:
     return out  # type: ignore[return-value]
 
 
-def rule_grid() -> list[RefusalRule]:
-    steps = itertools.product(
-        np.arange(0.80, 0.871, 0.01),
-        np.arange(0.73, 0.821, 0.01),
-        (0.0, 0.05, 0.1, 0.2),
-        np.arange(0.84, 0.921, 0.01),
-    )
-    return [RefusalRule(*(round(float(v), 2) for v in values)) for values in steps]
+def features(s: Scored, best: int) -> np.ndarray:
+    """The refusal rule's inputs when passage ``best`` comes first."""
+    evidence = s.evidence
+    if evidence is not None and s.holds is not None:
+        evidence = replace(evidence, type_found=bool(s.holds[best]))
+    return refusal_features(float(s.dense[best]), s.coverage, evidence, s.cross, s.reference)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton steps: deterministic, no library.
+
+    Fitted on standardised features (so the penalty treats them alike) and returned
+    as weights and bias over the raw features.
+    """
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    w = np.zeros(z.shape[1])
+    penalty = np.eye(z.shape[1]) * l2
+    penalty[0, 0] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-z @ w))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        w = w - np.linalg.solve(hessian, gradient)
+    weights = w[1:] / scale
+    return weights, float(w[0] - np.dot(weights, mean))
 
 
 def choose_fusion(train: list[Scored], method: str) -> FusionConfig:
@@ -194,7 +229,7 @@ def choose_fusion(train: list[Scored], method: str) -> FusionConfig:
     answerable = [s for s in train if s.item.answerable]
     chinese = [s for s in answerable if s.signals is None]
     cross = [s for s in answerable if s.signals is not None]
-    never = RefusalRule(0.0, 0.0, 0.0, 0.0)
+    never = RefusalRule((0.0,) * len(FEATURES), 0.0, 1.0)
 
     def quality(config: FusionConfig, group: list[Scored]) -> tuple[int, float]:
         ranks = [outcome(s, config, never).rank for s in group]
@@ -208,29 +243,23 @@ def choose_fusion(train: list[Scored], method: str) -> FusionConfig:
 
 
 def choose_rule(train: list[Scored], fusion: FusionConfig) -> RefusalRule:
-    """Refuse as many unanswerable questions as possible within the answerable budget."""
-    dense = np.array([_best_dense(s, fusion) for s in train])
-    coverage = np.array([s.coverage for s in train])
-    cross = np.array([s.cross for s in train])
-    screened = np.array([s.screened for s in train])
-    answerable = np.array([s.item.answerable for s in train])
+    """Fit the logistic rule, then refuse as many unanswerable as the answerable budget allows."""
+    searched = [s for s in train if not s.screened and not s.overview]
+    x = np.array([features(s, int(ranking_order(s, fusion)[0])) for s in searched])
+    answerable = np.array([s.item.answerable for s in searched])
+    weights, bias = fit_logistic(x, (~answerable).astype(np.float64))
+    rounded = tuple(round(float(w), 2) for w in weights)
+    scores = round(bias, 2) + x @ np.array(rounded)
     budget = MAX_ANSWERABLE_REFUSED * max(int(answerable.sum()), 1)
 
-    def quality(rule: RefusalRule) -> tuple[bool, int, int]:
-        refused = screened | np.where(
-            cross,
-            dense < rule.min_dense_cross,
-            (dense < rule.min_dense)
-            | (dense + rule.coverage_weight * coverage < rule.min_combined),
-        )
+    def quality(threshold: float) -> tuple[bool, int, int]:
+        refused = scores >= threshold
         wrong = int((refused & answerable).sum())
         return (wrong <= budget, int((refused & ~answerable).sum()), -wrong)
 
-    return max(rule_grid(), key=quality)
-
-
-def _best_dense(s: Scored, fusion: FusionConfig) -> float:
-    return float(s.dense[int(ranking_order(s, fusion)[0])])
+    # Highest first: among equally good thresholds the most cautious one wins.
+    candidates = sorted({round(float(v), 2) for v in scores} | {99.0}, reverse=True)
+    return RefusalRule(rounded, round(bias, 2), max(candidates, key=quality))
 
 
 def folds(scored: list[Scored], k: int) -> list[list[Scored]]:
