@@ -45,9 +45,8 @@ def refusal_features(
         and any((len(t) >= 3 and not t.isascii()) or " " in t for t in evidence.missing)
     )
     no_type = float(evidence is not None and not evidence.type_found)
-    return np.array(
-        [dense - reference, 0.0 if cross else coverage, names, missing, phrase, no_type, float(cross)]
-    )
+    coverage = 0.0 if cross else coverage
+    return np.array([dense - reference, coverage, names, missing, phrase, no_type, float(cross)])
 
 
 @dataclass(frozen=True)
