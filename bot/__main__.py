@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from bot.config import ConfigError, Settings, from_env
 from bot.core.feedback import FeedbackError, FeedbackStore
 from bot.logsetup import configure_logging
+from bot.messages import CATALOGS, language_of
 from corpus.ingest import ArticleError
 from embeddings.errors import EmbeddingError, IndexStoreError
 
@@ -37,8 +38,18 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("console", parents=[common], help="chat with the bot in this terminal")
-    ask = sub.add_parser("ask", parents=[common], help="answer one question, or stdin line by line")
+    languages = argparse.ArgumentParser(add_help=False)
+    languages.add_argument(
+        "--lang",
+        choices=sorted(CATALOGS),
+        help="the bot's own words in this language (default: the script of each question)",
+    )
+    sub.add_parser(
+        "console", parents=[common, languages], help="chat with the bot in this terminal"
+    )
+    ask = sub.add_parser(
+        "ask", parents=[common, languages], help="answer one question, or stdin line by line"
+    )
     ask.add_argument("question", nargs="?", help="omit to read questions from stdin, one a line")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     index = sub.add_parser("index", parents=[common], help="build the index for an article")
@@ -89,17 +100,18 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            print(render_answer(answer, core.article) + "\n", flush=True)
+            say = CATALOGS[args.lang or language_of(question)]
+            print(render_answer(answer, core.article, say) + "\n", flush=True)
     return 0
 
 
-def _console(settings: Settings) -> int:
+def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.build import build_core
     from bot.console import ConsoleAdapter
 
     print("Loading the article and the model…", file=sys.stderr, flush=True)
     core = build_core(settings)
-    ConsoleAdapter(core, sys.stdin, sys.stdout, _open_feedback(settings)).run()
+    ConsoleAdapter(core, sys.stdin, sys.stdout, _open_feedback(settings), args.lang).run()
     return 0
 
 
@@ -167,6 +179,7 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
         heartbeat=settings.heartbeat_file,
         allowed_chat_ids=settings.allowed_chat_ids,
         webhook=bool(args.webhook_url),
+        state_file=settings.data_dir / "telegram-state.sqlite3",
     )
     services = Services(core, Batcher(core), options, _open_feedback(settings))
     app = build_application(services, token, settings.telegram_api_base_url)
@@ -275,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, [settings.telegram_token or ""])
     try:
         if args.command == "console":
-            return _console(settings)
+            return _console(args, settings)
         if args.command == "ask":
             return _ask(args, settings)
         if args.command == "telegram":

@@ -9,7 +9,7 @@ from bot.core.answer import Answer, Quote
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackError, FeedbackStore
 from bot.core.followup import Turn
-from bot.messages import DEFAULT, Messages
+from bot.messages import CATALOGS, DEFAULT, Messages, language_of
 from bot.render.common import strength
 from bot.render.text import (
     render_about,
@@ -28,10 +28,13 @@ class ConsoleAdapter:
         stdin: TextIO,
         stdout: TextIO,
         feedback: FeedbackStore | None = None,
-        say: Messages = DEFAULT,
+        language: str | None = None,
     ) -> None:
         self.core = core
-        self.say = say
+        # A fixed language (``--lang``), or None: each reply follows the question's script,
+        # and commands the last question's.
+        self.language = language
+        self.say: Messages = CATALOGS[language] if language else DEFAULT
         self.stdin = stdin
         self.stdout = stdout
         self.feedback = feedback
@@ -74,6 +77,8 @@ class ConsoleAdapter:
         return self._ask(line)
 
     def _ask(self, question: str) -> str:
+        if self.language is None:
+            self.say = CATALOGS[language_of(question)]
         answer = self.core.ask(question, k=5, previous=self._turn)
         self._answer, self._rank = answer, 0
         if answer.quotes or answer.closest:

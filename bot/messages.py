@@ -8,6 +8,7 @@ fill them with plain text (console) or escaped HTML (Telegram), so markup never 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -22,6 +23,10 @@ class Messages:
     empty_example: str  # {example}
     too_long: str  # {limit}
     not_covered: str
+    not_mentioned: str  # {terms}: a refusal naming the question's terms the article lacks
+    term: str  # {term}: one missing term, quoted
+    term_separator: str
+    overview: str  # above the lead paragraph, for "what is this article about?"
     closest_in: str  # {where} {strength}: the console's refusal
     closest_at: str  # {position} {total} {place} {strength}: Telegram's refusal
     see_sections: str
@@ -90,6 +95,10 @@ class Messages:
     button_previous_page: str
     button_next_page: str
     commands: dict[str, str]  # command -> its line in Telegram's menu
+    language_usage: str
+    language_set: str
+    language_follow: str
+    button_follow_language: str
 
 
 EN = Messages(
@@ -104,6 +113,10 @@ EN = Messages(
     empty_example="Please type a question in words, for example: {example}",
     too_long="That question is too long: please keep it under {limit} characters.",
     not_covered="The article does not cover this.",
+    not_mentioned="The article does not mention {terms}.",
+    term="“{term}”",
+    term_separator=", ",
+    overview="What the article is about: its opening paragraph, then its sections.",
     closest_in="The closest passage is in {where} ({strength}); /more shows it anyway.",
     closest_at=(
         "The closest passage is paragraph {position} of {total}, in {place}: a {strength}. "
@@ -172,7 +185,7 @@ Commands:
     help_commands=(
         "/sections — the sections\n/section N — read section N\n"
         "/new — new conversation (forget the previous question)\n"
-        "/about — the article and the model"
+        "/about — the article and the model\n/language — the language of replies"
     ),
     help_buttons=(
         "Under an answer: ⬅ Paragraph and Paragraph ➡ walk through the article, Section "
@@ -222,8 +235,193 @@ Commands:
         "new": "New conversation: forget the previous question",
         "about": "The article and the model",
         "ask": "Ask in a group: /ask your question",
+        "language": "Choose the language of replies",
     },
+    language_usage="Replies follow the script you ask in. To fix the language, choose:",
+    language_set="Done: replies are in English from now on.",
+    language_follow="Done: replies follow the script you ask in.",
+    button_follow_language="Follow my question",
 )
+
+
+ZH_HANS = Messages(
+    converted="引文已由原文转换为简体中文。",
+    read_with_previous="与你的上一个问题一起理解：{question}",
+    start_afresh="/new 重新开始",
+    greeting=(
+        "你好！关于{title}，用中文或英文问我都可以：我会引用原文回答。"
+        "/sections 查看文章的各个部分。"
+    ),
+    empty="请用文字输入问题。",
+    empty_example="请用文字输入问题，例如：{example}",
+    too_long="问题太长了：请控制在 {limit} 个字符以内。",
+    not_covered="这篇文章没有谈到这个问题。",
+    not_mentioned="这篇文章没有提到{terms}。",
+    term="「{term}」",
+    term_separator="、",
+    overview="这篇文章讲的内容：开头一段，以及各部分的标题。",
+    closest_in="最接近的段落在 {where}（{strength}）；/more 仍可查看。",
+    closest_at=(
+        "最接近的是第 {position} 段（共 {total} 段），在 {place}：{strength}。"
+        "点「仍然显示」查看。"
+    ),
+    see_sections="看看文章谈了什么：/sections",
+    closest_shown="最接近的段落（{strength}），仍然显示：",
+    next_best="下一个相关段落（{rank}/{count}）：",
+    no_more="没有更多段落了。",
+    first_paragraph="这已经是第一段。",
+    last_paragraph="这已经是最后一段。",
+    match_fair="匹配度一般",
+    match_weak="匹配度较弱",
+    match_very_weak="匹配度很弱",
+    introduction="导语",
+    paragraph="第 {position} 段",
+    paragraph_of="第 {position} 段，共 {total} 段",
+    sections="各部分：",
+    no_sections="这篇文章没有分部分。",
+    section_usage="用法：/section N，N 为 1 到 {count}。",
+    no_such_section="没有第 {number} 部分：请选择 1 到 {count}。",
+    new_conversation="新对话：你的下一个问题将单独理解。",
+    thanks="谢谢你的反馈。",
+    feedback_off="暂时无法使用反馈；回答照常进行。",
+    feedback_failed="反馈暂时无法保存；回答照常进行。",
+    ask_first="请先提一个问题。",
+    walk_first="请先提一个问题；之后可用 /prev 和 /next 前后翻阅文章。",
+    vote_first="请先提一个问题，再为回答评分。",
+    nothing_more="没有更多可显示的内容。",
+    unknown_command="未知命令 {command}。",
+    bye="再见。",
+    console_help="""用中文或英文提出关于这篇文章的问题。
+命令：
+  /more         下一个相关段落（或在“没有谈到”之后显示最接近的段落）
+  /prev /next   当前段落的前一段或后一段
+  /section [N]  第 N 部分，或当前段落所在的部分
+  /sections     列出各部分
+  /good /bad    为上一个回答评分
+  /new          开始新对话（忘记上一个问题）
+  /about        这篇文章的信息
+  /help         本说明
+  /quit         退出（输入结束也可以）""",
+    about_title="标题",
+    about_source="来源",
+    about_date="日期",
+    about_paragraphs="段落",
+    about_paragraph_count="{paragraphs} 段，{sections} 个部分",
+    about_hash="内容哈希",
+    about_model="模型",
+    about_model_value="{model}（向量）+ BM25（词汇）",
+    unknown="未知",
+    start="我回答关于{title}的问题：引用回答问题的段落并注明所在部分，方便你核对。",
+    start_more="/sections 列出文章的各个部分；/help 显示全部命令。",
+    invitation="可以用中文或英文提问，也可以点下面的部分来阅读。",
+    invitation_example="可以用中文或英文提问，例如：\n{example}\n或者点下面的问题。",
+    help_asking=(
+        "直接发送问题即可（在群组中：/ask 问题、提及我，或回复我的消息）。"
+        "像“那它呢？”这样的简短追问会与你的上一个问题一起理解。"
+    ),
+    help_commands=(
+        "/sections — 各部分\n/section N — 阅读第 N 部分\n"
+        "/new — 新对话（忘记上一个问题）\n/about — 文章和模型\n/language — 选择语言"
+    ),
+    help_buttons=(
+        "回答下方：「⬅ 上一段」和「下一段 ➡」前后翻阅，「本部分」显示整个部分，"
+        "「更多 ➡」显示下一个相关段落，👍/👎 为回答评分。文章没有谈到的问题，"
+        "「仍然显示」会引用最接近的段落。"
+    ),
+    help_inline="在任何聊天中输入我的 @用户名 和问题，即可分享引文。",
+    ask_usage="用法：/ask 你的问题",
+    ask_usage_example="用法：/ask 你的问题，例如 /ask {example}",
+    non_text="我只能读文字问题，读不了{kind}。请输入你关于这篇文章的问题。",
+    attachments={
+        "sticker": "贴纸",
+        "photo": "图片",
+        "voice": "语音消息",
+        "video_note": "视频消息",
+        "video": "视频",
+        "audio": "音频文件",
+        "animation": "动图",
+        "document": "文件",
+        "venue": "地点",
+        "location": "位置",
+        "contact": "联系人",
+        "poll": "投票",
+    },
+    attachment_other="这个",
+    too_fast="你问得比我读得还快：每分钟最多 {limit} 个问题。请稍等。",
+    too_fast_inline="问题太多：每分钟最多 {limit} 个",
+    apology="抱歉，回答时出了问题。请再试一次。",
+    expired="这个按钮已过期。请重新提问。",
+    not_allowed="抱歉，这个机器人只在设定的聊天中回答。",
+    button_previous_paragraph="⬅ 上一段",
+    button_section="本部分",
+    button_next_paragraph="下一段 ➡",
+    button_more="更多 ➡",
+    button_show_anyway="仍然显示",
+    button_previous_page="⬅ 上一页",
+    button_next_page="下一页 ➡",
+    commands={
+        "start": "这个机器人是做什么的",
+        "help": "如何提问",
+        "sections": "文章的各个部分",
+        "section": "阅读一个部分：/section 2",
+        "new": "新对话：忘记上一个问题",
+        "about": "文章和模型",
+        "ask": "在群组中提问：/ask 你的问题",
+        "language": "选择语言",
+    },
+    language_usage="回答的语言默认跟随你提问的文字。要固定语言，请选择：",
+    language_set="好的：从现在起用简体中文回答。",
+    language_follow="好的：回答的语言将跟随你提问的文字。",
+    button_follow_language="跟随我的提问",
+)
+
+
+def _traditional(catalog: Messages) -> Messages:
+    """The Traditional catalog, converted from the Simplified one: one source, two scripts."""
+    from embeddings.normalize import to_traditional
+
+    def convert(value: object) -> object:
+        if isinstance(value, str):
+            return to_traditional(value)
+        if isinstance(value, dict):
+            return {k: to_traditional(v) for k, v in value.items()}
+        return value
+
+    fields = {f.name: convert(getattr(catalog, f.name)) for f in dataclasses.fields(catalog)}
+    fields["language_set"] = "好的：從現在起用繁體中文回答。"
+    return Messages(**fields)  # type: ignore[arg-type]
+
+
+ZH_HANT = _traditional(ZH_HANS)
+
+CATALOGS: dict[str, Messages] = {"en": EN, "zh-Hans": ZH_HANS, "zh-Hant": ZH_HANT}
+LANGUAGE_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
+
+
+def language_of(question: str) -> str:
+    """The reply language a question asks for, by its script: zh-Hans, zh-Hant or en.
+
+    An English question may name a Chinese term ("What is 津心辦?"): it is English when
+    it has at least two Latin letters for each Chinese character.
+    """
+    from embeddings.normalize import script_of
+
+    han = sum(1 for ch in question if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    latin = sum(1 for ch in question if ch.isascii() and ch.isalpha())
+    if latin >= 2 * han:
+        return "en"
+    return {"hans": "zh-Hans", "hant": "zh-Hant"}.get(script_of(question), "en")
+
+
+def language_from_code(code: str | None) -> str | None:
+    """A catalog for a client's IETF language tag (Telegram's ``language_code``), if any."""
+    if not code:
+        return None
+    tag = code.lower().replace("_", "-")
+    if tag.startswith("zh"):
+        return "zh-Hant" if tag in {"zh-tw", "zh-hk", "zh-mo", "zh-hant"} else "zh-Hans"
+    return "en" if tag.startswith("en") else None
+
 
 # The language every reply falls back to.
 DEFAULT = EN

@@ -19,7 +19,7 @@ def _run(
 
 def test_console_answers_and_lists_sections(data_dir: Path) -> None:
     session = "天津数字化综合发展水平在全国排第几？\n/sections\n/section 9\n/section abc\n/quit\n"
-    result = _run(["console"], data_dir, stdin=session)
+    result = _run(["console", "--lang", "en"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "第七" in out and "数字天津 / 体悟网络文明建设的“获”与“得”" in out
@@ -27,6 +27,16 @@ def test_console_answers_and_lists_sections(data_dir: Path) -> None:
     assert "There is no section 9" in out and "Usage: /section N" in out
     assert out.rstrip().endswith("Bye.")
     assert "Traceback" not in result.stderr
+
+
+def test_console_speaks_the_language_of_the_question(data_dir: Path) -> None:
+    session = "天津数字化综合发展水平在全国排第几？\n/section 9\n津心辦是什麼？\n/next\n/quit\n"
+    result = _run(["console"], data_dir, stdin=session)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "引文已由原文转换为简体中文。" in out  # the Simplified question's note
+    assert "没有第 9 部分" in out  # a command after it: the last question's language
+    assert "第 " in out and " 段" in out and "再見。" in out  # Traditional from then on
 
 
 def test_console_quits_at_end_of_input(data_dir: Path) -> None:

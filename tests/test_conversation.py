@@ -15,7 +15,7 @@ from tests.test_cli import _run
 
 
 def _console(core: ArticleBot, feedback: FeedbackStore | None = None) -> ConsoleAdapter:
-    return ConsoleAdapter(core, io.StringIO(), io.StringIO(), feedback)
+    return ConsoleAdapter(core, io.StringIO(), io.StringIO(), feedback, language="en")
 
 
 def test_follow_up_is_answered_from_context_and_new_resets_it(core: ArticleBot) -> None:
@@ -113,7 +113,7 @@ def test_locked_database_is_reported_not_fatal(core: ArticleBot, tmp_path: Path)
 
 def test_console_session_in_a_subprocess(data_dir: Path) -> None:
     session = "津心办有多少注册用户？\n那它的访问量呢？\n/next\n/good\n/new\n/quit\n"
-    result = _run(["console"], data_dir, stdin=session)
+    result = _run(["console", "--lang", "en"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     assert "Read together with your previous question: 津心办有多少注册用户？" in result.stdout
     assert "Thanks for the feedback." in result.stdout

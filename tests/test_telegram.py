@@ -204,10 +204,11 @@ def test_section_shows_its_paragraphs(tg: RunningBot, core: ArticleBot) -> None:
 
 
 def test_every_command_in_the_menu_is_answered(tg: RunningBot) -> None:
-    [registered] = tg.api.calls_to("setMyCommands")
+    registered, chinese = tg.api.calls_to("setMyCommands")
     names = [c["command"] for c in registered["commands"]]
-    assert names == list(COMMAND_HANDLERS)
-    assert set(names) == {"start", "help", "sections", "section", "new", "about", "ask"}
+    assert names == list(COMMAND_HANDLERS) == [c["command"] for c in chinese["commands"]]
+    assert set(names) == {"start", "help", "sections", "section", "new", "about", "ask", "language"}
+    assert chinese["language_code"] == "zh" and "language_code" not in registered
     for name in names:
         assert len(sent(tg.ask(f"/{name}"))) == 1, name
 

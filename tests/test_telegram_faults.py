@@ -20,7 +20,7 @@ import pytest
 
 from bot.config import ConfigError, Settings, from_env
 from bot.core.engine import ArticleBot
-from bot.messages import EN
+from bot.messages import EN, ZH_HANS
 from bot.telegram.state import TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
@@ -276,7 +276,7 @@ def test_python_m_bot_telegram_with_a_broken_feedback_db_and_an_allow_list(
     [answer] = api.sent_messages(alice["id"])
     assert "第七" in answer["text"]
     assert "👍" not in str(answer.get("reply_markup"))  # no store: no votes offered
-    assert "More ➡" in str(answer.get("reply_markup"))
+    assert ZH_HANS.button_more in str(answer.get("reply_markup"))  # the reader's language
     assert [m["text"] for m in api.sent_messages(bob["id"])] == [EN.not_allowed]
     assert "feedback.sqlite3" in stderr and "without feedback" in stderr
     assert api.token.split(":")[1] not in stderr

@@ -26,16 +26,18 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    PersistenceInput,
     filters,
 )
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.messages import Messages
+from bot.messages import DEFAULT, ZH_HANS, Messages
 from bot.telegram import state
 from bot.telegram.delivery import RetryingRateLimiter
 from bot.telegram.handlers import buttons, commands, errors, inline, questions
 from bot.telegram.handlers.access import guarded
 from bot.telegram.liveness import PROBE_SECONDS, Liveness
+from bot.telegram.persistence import SqlitePersistence
 from bot.telegram.state import Services
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ COMMAND_HANDLERS = {
     "new": commands.on_new,
     "about": commands.on_about,
     "ask": commands.on_ask,
+    "language": commands.on_language,
 }
 
 
@@ -101,6 +104,11 @@ def build_application(services: Services, token: str, base_url: str | None = Non
         builder = builder.read_timeout(options.read_timeout)
     if services.liveness is not None:
         builder = builder.get_updates_request(_ObservedUpdatesRequest(services.liveness))
+    if options.state_file is not None:
+        # Per chat: the last turn, the language, the answers its buttons refer to. bot_data
+        # holds the live services, not state: it is never persisted.
+        only_chats = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
+        builder = builder.persistence(SqlitePersistence(options.state_file, store_data=only_chats))
     app = builder.build()
     state.install(app, services)
     register(app)
@@ -135,8 +143,9 @@ _PROBE = "webhook probe"
 
 async def _post_init(app: Application) -> None:
     services: Services = app.bot_data[state.SERVICES]
-    try:
-        await app.bot.set_my_commands(menu(services.say))
+    try:  # the default menu, and one for clients set to Chinese (Telegram takes "zh" alone)
+        await app.bot.set_my_commands(menu(DEFAULT))
+        await app.bot.set_my_commands(menu(ZH_HANS), language_code="zh")
     except TelegramError as exc:  # the menu is a convenience: answer questions anyway
         log.warning("could not set the command menu: %s", exc)
     if services.liveness is not None and services.options.webhook:

@@ -3,9 +3,9 @@
 Like aiogram's ``CallbackData``: a button is ``PREFIX:field:field``, all ASCII, at most 64
 bytes (Telegram's limit), validated field by field on the way out and by one anchored
 pattern on the way in — the same pattern its ``CallbackQueryHandler`` is registered with.
-Nothing the user typed is in it: answers are referred to by a short per-process key,
-passages by their stable id. These formats are a contract with every message already
-sent: buttons under old messages must keep working, so change none of them.
+Nothing the user typed is in it: answers are referred to by a short key into the
+chat's own data, passages by their stable id. These formats are a contract with every
+message already sent: buttons under old messages must keep working, so change none.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import ClassVar, Self, get_type_hints
 
 MAX_BYTES = 64
 
-KEY = r"[0-9a-z]{1,12}"  # an answer in the AnswerMemory
+KEY = r"[0-9a-z]{1,12}"  # an answer the chat remembers (bot.telegram.remembered)
 PASSAGE = r"[0-9A-Za-z_-]{1,40}"  # a passage's stable id
 DIGIT = r"[0-9]"
 
@@ -119,6 +119,15 @@ class Suggested(CallbackData):
     index: int
 
 
+@dataclass(frozen=True)
+class Language(CallbackData):
+    """``/language``: the chat's reply language, or ``auto`` to follow its questions."""
+
+    PREFIX = "l"
+    FORMAT = ("en|zh-Hans|zh-Hant|auto",)
+    language: str
+
+
 KINDS: tuple[type[CallbackData], ...] = (
     More,
     ShowAnyway,
@@ -127,4 +136,5 @@ KINDS: tuple[type[CallbackData], ...] = (
     WholeSection,
     SectionPage,
     Suggested,
+    Language,
 )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.answer import Answer, AnswerKind, Quote
+from bot.messages import LANGUAGE_NAMES, Messages
 from bot.render.html import pack, section_blocks, shorten
 from bot.telegram import callbacks as cb
+from bot.telegram.remembered import remember
 from bot.telegram.state import Services
 
 
@@ -14,20 +18,28 @@ def button(text: str, data: cb.CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data.pack())
 
 
-def for_answer(services: Services, answer: Answer) -> InlineKeyboardMarkup | None:
+def for_answer(
+    services: Services, say: Messages, answer: Answer, chat_data: dict[str, Any] | None
+) -> InlineKeyboardMarkup | None:
+    """The buttons under an answer; those that refer back to it need the chat's data."""
+    if chat_data is None:  # no chat to remember it in: walking the article still works
+        if not answer.quotes:
+            return None
+        return for_quote(services, say, answer.quotes[0], answer.converted)
     if answer.answered:
-        key = services.memory.remember(answer)
-        return for_quote(services, answer.quotes[0], answer.converted, key=key, answer=answer)
+        key = remember(chat_data, answer)
+        return for_quote(services, say, answer.quotes[0], answer.converted, key=key, answer=answer)
     if answer.kind is AnswerKind.NOT_COVERED and answer.closest is not None:
-        key = services.memory.remember(answer)
+        key = remember(chat_data, answer)
         return InlineKeyboardMarkup(
-            [[button(services.say.button_show_anyway, cb.ShowAnyway(key))]]
+            [[button(say.button_show_anyway, cb.ShowAnyway(key))]]
         )
     return None
 
 
 def for_quote(
     services: Services,
+    say: Messages,
     quote: Quote,
     simplified: bool,
     *,
@@ -36,7 +48,6 @@ def for_quote(
     answer: Answer | None = None,
 ) -> InlineKeyboardMarkup | None:
     """⬅ / Section / ➡ under any quoted paragraph; More and 👍/👎 under an answer's."""
-    say = services.say
     rows = []
     passage, script = quote.passage, "s" if simplified else "o"
     if cb.Walk.PATTERN.fullmatch(f"p:{passage.id}:{script}"):  # ids of other shapes: no walk
@@ -72,10 +83,10 @@ def suggestions(services: Services) -> InlineKeyboardMarkup | None:
 
 
 def section_page(
-    services: Services, number: int, page: int
+    services: Services, say: Messages, number: int, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One message-sized page of a section, with ⬅/➡ to the pages beside it."""
-    say, core = services.say, services.core
+    core = services.core
     section = core.section(number)
     if section is None:
         return say.no_such_section.format(number=number, count=len(core.sections)), None
@@ -87,3 +98,10 @@ def section_page(
     if page + 1 < len(pages):
         buttons.append(button(say.button_next_page, cb.SectionPage(number, page + 1)))
     return pages[page], InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def languages(say: Messages) -> InlineKeyboardMarkup:
+    """``/language``: one button per catalog, and one to follow the questions again."""
+    rows = [[button(name, cb.Language(code))] for code, name in LANGUAGE_NAMES.items()]
+    rows.append([button(say.button_follow_language, cb.Language("auto"))])
+    return InlineKeyboardMarkup(rows)

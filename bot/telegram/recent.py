@@ -1,13 +1,9 @@
-"""Bounded memories the Telegram adapter keeps: recent answers (for buttons) and chats' turns."""
+"""A bounded memory the Telegram adapter keeps in-process (chats told "not allowed")."""
 
 from __future__ import annotations
 
-import itertools
-import secrets
 from collections import OrderedDict
 from typing import Generic, TypeVar
-
-from bot.core.answer import Answer
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -37,34 +33,3 @@ class Recent(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-class AnswerMemory:
-    """Recent answers by a short key, so a button carries 10 bytes, not a question.
-
-    Keys start with a random prefix per process: after a restart, the buttons under old
-    messages must expire, not fetch passages of whatever the new process stored as "1".
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._items: Recent[str, Answer] = Recent(capacity)
-        self._keys = itertools.count(1)
-        self._prefix = _base36(secrets.randbelow(36**4)).rjust(4, "0")
-
-    def remember(self, answer: Answer) -> str:
-        key = self._prefix + _base36(next(self._keys))
-        self._items.put(key, answer)
-        return key
-
-    def get(self, key: str) -> Answer | None:
-        return self._items.get(key)
-
-
-def _base36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out

@@ -16,11 +16,9 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.core.batcher import Batcher
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
-from bot.core.followup import Turn
-from bot.messages import DEFAULT, Messages
 from bot.telegram.limits import RateLimit
 from bot.telegram.liveness import Liveness
-from bot.telegram.recent import AnswerMemory, Recent
+from bot.telegram.recent import Recent
 
 SERVICES = "services"
 
@@ -28,8 +26,7 @@ SERVICES = "services"
 @dataclass(frozen=True)
 class TelegramOptions:
     questions_per_minute: int = 20
-    remembered_answers: int = 2000  # answers whose buttons still work (More, votes, …)
-    remembered_chats: int = 10_000  # chats whose last turn is kept for follow-ups
+    remembered_chats: int = 10_000  # chats told "not allowed" that are remembered
     heartbeat: Path | None = None  # liveness record; `python -m bot health` reads it
     allowed_chat_ids: frozenset[int] | None = None  # None: every chat
     send_retries: int = 3  # retries of a call that failed without delivering
@@ -37,6 +34,8 @@ class TelegramOptions:
     read_timeout: float | None = None  # seconds to wait for Telegram's answer; None: PTB's
     flood_limits: bool = True  # keep Telegram's outgoing rate limits (off only to measure)
     webhook: bool = False  # served by webhook: Telegram's reachability is probed instead
+    language: str | None = None  # one reply language for every chat; None: each reader's
+    state_file: Path | None = None  # chats' state across restarts (SQLite); None: in memory
 
 
 @dataclass
@@ -47,10 +46,7 @@ class Services:
     batcher: Batcher
     options: TelegramOptions = field(default_factory=TelegramOptions)
     feedback: FeedbackStore | None = None
-    say: Messages = DEFAULT
     limits: RateLimit = field(init=False)
-    memory: AnswerMemory = field(init=False)
-    turns: Recent[int, Turn] = field(init=False)
     turned_away: Recent[int, bool] = field(init=False)  # chats told "not allowed" once
     liveness: Liveness | None = field(init=False)
     total: int = field(init=False)  # paragraphs in the article, for "Paragraph N of M"
@@ -59,8 +55,6 @@ class Services:
     def __post_init__(self) -> None:
         options = self.options
         self.limits = RateLimit(options.questions_per_minute)
-        self.memory = AnswerMemory(options.remembered_answers)
-        self.turns = Recent(options.remembered_chats)
         self.turned_away = Recent(options.remembered_chats)
         self.liveness = Liveness(options.heartbeat) if options.heartbeat is not None else None
         self.total = sum(1 for _ in self.core.article.paragraphs())

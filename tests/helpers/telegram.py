@@ -20,7 +20,8 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,9 +170,13 @@ def running(
     *,
     webhook_port: int | None = None,
     feedback: FeedbackStore | None = None,
+    language: str | None = "en",
+    state_file: Path | None = None,
 ) -> Iterator[RunningBot]:
     """The adapter's Application, built as ``python -m bot telegram`` builds it, running."""
-    services = Services(core, Batcher(core), options or TelegramOptions(), feedback)
+    # English unless a test asks for the readers' own languages: most tests assert English.
+    options = replace(options or TelegramOptions(), language=language, state_file=state_file)
+    services = Services(core, Batcher(core), options, feedback)
     app = build_application(services, api.token, api.base_url)
     url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
     bot = RunningBot(api, services, app, url)

@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ChatType
 
+from bot.telegram.language import speak
 from bot.telegram.sending import ack, reply
 from bot.telegram.state import BotContext
 
@@ -31,6 +32,7 @@ async def admit(update: Update, context: BotContext) -> bool:
     """With ALLOWED_CHAT_IDS set, other chats get one polite refusal (private chats) or
     silence (groups, channels); a button gets the refusal as its toast, an inline query
     no results. Inline queries have no chat: the asker's own id must be on the list."""
+    say = speak(update, context)
     services = context.services
     allowed = services.options.allowed_chat_ids
     if allowed is None:
@@ -41,7 +43,7 @@ async def admit(update: Update, context: BotContext) -> bool:
         return True
     log.info("update %s from a chat not on the allow-list: ignored", update.update_id)
     if update.callback_query is not None:
-        await ack(update.callback_query, services.say.not_allowed)
+        await ack(update.callback_query, say.not_allowed)
     elif update.inline_query is not None:
         await update.inline_query.answer([], cache_time=0, is_personal=True)
     elif (
@@ -50,5 +52,5 @@ async def admit(update: Update, context: BotContext) -> bool:
         and services.turned_away.get(chat.id) is None
     ):
         services.turned_away.put(chat.id, True)
-        await reply(update, [services.say.not_allowed])
+        await reply(update, [say.not_allowed])
     return False

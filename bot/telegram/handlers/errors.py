@@ -7,13 +7,16 @@ import logging
 from telegram import Update
 from telegram.error import Conflict, Forbidden, TelegramError, TimedOut
 
+from bot.messages import DEFAULT
 from bot.telegram.delivery import safe_to_retry
+from bot.telegram.language import speak
 from bot.telegram.state import BotContext
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BotContext) -> None:
+    say = speak(update, context) if isinstance(update, Update) else DEFAULT
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
     if isinstance(error, Forbidden):  # blocked by the user, removed from a group
@@ -32,7 +35,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(
-                update.effective_chat.id, context.services.say.apology
+                update.effective_chat.id, say.apology
             )
         except TelegramError:
             log.warning("could not tell chat about the failure of update %s", update_id)

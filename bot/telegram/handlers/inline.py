@@ -11,6 +11,7 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from bot.render.html import quote_excerpt
+from bot.telegram.language import speak
 from bot.telegram.state import BotContext
 
 
@@ -19,13 +20,14 @@ async def on_inline(update: Update, context: BotContext) -> None:
     query = update.inline_query
     if query is None:
         return
+    say = speak(update, context, query.query)
     personal = services.options.allowed_chat_ids is not None  # never cache for strangers
     results = []
     if query.query.strip():
         if not services.limits.allow(query.from_user.id):  # a question like any other
             limit = services.options.questions_per_minute
             button = InlineQueryResultsButton(
-                text=services.say.too_fast_inline.format(limit=limit),
+                text=say.too_fast_inline.format(limit=limit),
                 start_parameter="too_fast",
             )
             await query.answer([], cache_time=0, is_personal=True, button=button)
@@ -39,7 +41,7 @@ async def on_inline(update: Update, context: BotContext) -> None:
                     title=f"{title} · ¶{quote.position}",
                     description=quote.text[:120],
                     input_message_content=InputTextMessageContent(
-                        quote_excerpt(quote, services.total, services.say),
+                        quote_excerpt(quote, services.total, say),
                         parse_mode=ParseMode.HTML,
                     ),
                 )

@@ -10,7 +10,8 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.render.html import answer_blocks, esc
-from bot.telegram import keyboards
+from bot.telegram import keyboards, remembered
+from bot.telegram.language import speak
 from bot.telegram.sending import reply
 from bot.telegram.state import BotContext
 
@@ -30,7 +31,7 @@ async def on_text(update: Update, context: BotContext) -> None:
 
 
 async def on_non_text(update: Update, context: BotContext) -> None:
-    say = context.services.say
+    say = speak(update, context)
     message = update.message
     kind = next(
         (words for attr, words in say.attachments.items() if getattr(message, attr, None)),
@@ -53,8 +54,8 @@ def addressed_to_me(message: Message, context: BotContext) -> str | None:
 
 async def answer(update: Update, context: BotContext, question: str, echo: bool = False) -> None:
     """Answer ``question`` in the update's chat, read with the chat's previous turn."""
+    say = speak(update, context, question)
     services = context.services
-    say = services.say
     user = update.effective_user
     if user is not None and not services.limits.allow(user.id):
         limit = services.options.questions_per_minute
@@ -66,7 +67,8 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
             await chat.send_chat_action("typing")
         except TelegramError as exc:  # cosmetic: never worth failing the answer for
             log.debug("typing indicator failed: %s", exc)
-    turn = services.turns.get(chat.id) if chat is not None else None
+    chat_data = context.chat_data if chat is not None else None
+    turn = remembered.last_turn(chat_data)
     try:
         result = await services.batcher.ask(question, turn)
     except Exception:
@@ -75,9 +77,9 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
         raise
     if services.liveness is not None:
         services.liveness.answered(ok=True)
-    if chat is not None and (result.quotes or result.closest):
-        services.turns.put(chat.id, result.turn())
+    if chat_data is not None and (result.quotes or result.closest):
+        remembered.keep_turn(chat_data, result.turn())
     blocks = answer_blocks(result, services.core.article, services.total, say)
     if echo:  # asked by a button: show which question this answers
         blocks.insert(0, f"❓ <b>{esc(question)}</b>")
-    await reply(update, blocks, keyboards.for_answer(services, result))
+    await reply(update, blocks, keyboards.for_answer(services, say, result, chat_data))
