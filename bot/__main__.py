@@ -29,7 +29,15 @@ log = logging.getLogger("bot")
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--article", type=Path, help="article file (.txt or .md); env ARTICLE_PATH")
+    common.add_argument(
+        "--article",
+        type=Path,
+        action="append",
+        help="an article file (.txt or .md) for the shelf, repeatable; env ARTICLE_PATH "
+        "(one file), ARTICLES_DIR (every .txt/.md in a directory). For ask, a value with "
+        "no such file and no .txt/.md suffix is a shelf name (the file's stem): answer "
+        "from that article only",
+    )
     common.add_argument(
         "--data-dir", type=Path, help="models and indexes; env ARTICLE_BOT_DATA_DIR"
     )
@@ -79,10 +87,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shelf_name(value: Path, command: str) -> bool:
+    """Is an ``--article`` value a shelf name rather than a file? Only ``ask`` reads names."""
+    # The shelf's suffixes (bot.core.shelf.SUFFIXES): spelled here so that parsing the
+    # command line does not load the search stack.
+    is_file_name = value.suffix.lower() in {".txt", ".md"} or len(value.parts) > 1
+    return command == "ask" and not is_file_name and not value.exists()
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    article = getattr(args, "path", None) or args.article
+    given = [*([args.path] if getattr(args, "path", None) else []), *(args.article or [])]
+    files = [value for value in given if not _shelf_name(value, args.command)]
+    names = [str(value) for value in given if _shelf_name(value, args.command)]
+    if len(names) > 1:
+        raise ConfigError(f"ask answers from one article at a time: got {', '.join(names)}")
+    args.use = names[0] if names else None
     return from_env(
-        article=article,
+        article=files[0] if files else None,
+        articles=tuple(files) or None,
         data_dir=args.data_dir,
         model=args.model,
         log_level=args.log_level.upper() if args.log_level else None,
@@ -90,27 +112,32 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.build import build_core
+    from bot.build import build_shelf
     from bot.render.text import render_answer
 
-    core = build_core(settings)
+    shelf = build_shelf(settings)
+    if args.use is not None and shelf.get(args.use) is None:
+        on_it = ", ".join(shelf.names())
+        raise ConfigError(f"no article named {args.use!r} on the shelf (it holds: {on_it})")
     questions = [args.question] if args.question is not None else None
     for question in questions or (line.rstrip("\r\n") for line in sys.stdin):
-        answer = core.ask(question)
+        answer = shelf.ask(question, article=args.use)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             say = CATALOGS[args.lang or language_of(question)]
+            name = answer.article or args.use
+            core = (shelf.get(name) if name else None) or shelf.first()[1]
             print(render_answer(answer, core.article, say) + "\n", flush=True)
     return 0
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.build import build_core
+    from bot.build import build_shelf
     from bot.console import ConsoleAdapter
 
     print("Loading the article and the model…", file=sys.stderr, flush=True)
-    core = build_core(settings)
+    core = build_shelf(settings)
     ConsoleAdapter(core, sys.stdin, sys.stdout, _open_feedback(settings), args.lang).run()
     return 0
 
@@ -145,13 +172,15 @@ def _feedback(settings: Settings) -> int:
 
 
 def _index(settings: Settings) -> int:
-    from bot.build import build_core
+    from bot.build import build_shelf
 
-    core = build_core(settings)
-    count = sum(1 for _ in core.article.paragraphs())
-    print(f"indexed {count} paragraphs of “{core.article.title}” in {settings.index_dir}")
-    for repair in core.article.repairs:  # what cleaning changed, so the owner can check it
-        print(f"  cleaned: {repair}")
+    shelf = build_shelf(settings)
+    for entry in shelf.entries():
+        core = shelf.get(entry.name)
+        where = settings.shelf_index_dir(entry.name)
+        print(f"indexed {entry.paragraphs} paragraphs of “{entry.title}” in {where}")
+        for repair in core.article.repairs if core else ():  # what cleaning changed
+            print(f"  cleaned: {repair}")
     return 0
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.engine import ArticleBot
-from corpus.ingest import load_article
-from embeddings.encoder import load_encoder
+from bot.core.shelf import Shelf, ShelfError
+from corpus.ingest import ArticleError, load_article
+from corpus.model import Article
+from embeddings.encoder import Encoder, load_encoder
 from embeddings.passages import passages_of
 from embeddings.retrieval import Retriever
 from embeddings.store import load_or_build
@@ -18,9 +20,39 @@ log = logging.getLogger(__name__)
 
 
 def build_core(settings: Settings) -> ArticleBot:
-    article = load_article(settings.article)
+    """The one article of ``settings.article``: what the tools and most tests need."""
     encoder = load_encoder(settings.model, settings.data_dir)
-    stored = load_or_build(settings.index_dir, article.content_hash, passages_of(article), encoder)
+    return _core(load_article(settings.article), encoder, settings.index_dir, settings)
+
+
+def build_shelf(settings: Settings) -> Shelf:
+    """Every configured article on one shelf, sharing one loaded encoder.
+
+    A file named on its own (``--article``, ``ARTICLE_PATH``, the bundled default) must
+    load: its error stops the start, as with one article. A file in ``ARTICLES_DIR`` that
+    cannot be used is logged and left out, so one bad file does not take the others down.
+    """
+    encoder = load_encoder(settings.model, settings.data_dir)
+
+    def load(path: Path, name: str) -> ArticleBot:
+        return _core(load_article(path), encoder, settings.shelf_index_dir(name), settings)
+
+    shelf = Shelf(load, settings.articles_dir)
+    for path in settings.shelf_files:
+        try:
+            shelf.add(path)
+        except ShelfError as exc:
+            raise ArticleError(str(exc)) from exc
+    shelf.reload()  # the directory's articles
+    if not len(shelf):
+        # An empty ARTICLES_DIR (say, waiting for uploads) still answers from the default.
+        log.warning("no article in %s: serving %s", settings.articles_dir, settings.article)
+        shelf.add(settings.article)
+    return shelf
+
+
+def _core(article: Article, encoder: Encoder, index_dir: Path, settings: Settings) -> ArticleBot:
+    stored = load_or_build(index_dir, article.content_hash, passages_of(article), encoder)
     log.info(
         "ready: %s (%d passages, model %s, index %s)",
         article.title,

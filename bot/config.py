@@ -28,7 +28,13 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
+    # The one article of tools that take one (eval, bench, build_core), and the shelf's
+    # article when nothing else is configured: ARTICLE_PATH, else the bundled article.
     article: Path = BUNDLED_ARTICLE
+    # The shelf (bot.build.build_shelf): every .txt/.md in ARTICLES_DIR, plus the files
+    # named by --article. Neither given: ``article`` alone.
+    articles_dir: Path | None = None
+    articles: tuple[Path, ...] = ()
     data_dir: Path = field(default_factory=lambda: Path(user_cache_dir("article-bot")))
     model: str = DEFAULT_MODEL
     log_level: str = "WARNING"
@@ -44,7 +50,18 @@ class Settings:
 
     @property
     def index_dir(self) -> Path:
-        return self.data_dir / "indexes" / self.article.stem
+        return self.shelf_index_dir(self.article.stem)
+
+    def shelf_index_dir(self, name: str) -> Path:
+        """One index directory (and manifest) per shelf article, by its shelf name."""
+        return self.data_dir / "indexes" / name
+
+    @property
+    def shelf_files(self) -> tuple[Path, ...]:
+        """The files always on the shelf; ARTICLES_DIR adds its own at every (re)load."""
+        if self.articles or self.articles_dir is not None:
+            return self.articles
+        return (self.article,)
 
 
 def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -53,6 +70,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
     values: dict[str, object] = {}
     if env.get("ARTICLE_PATH"):
         values["article"] = Path(env["ARTICLE_PATH"])
+    if env.get("ARTICLES_DIR"):
+        values["articles_dir"] = Path(env["ARTICLES_DIR"])
     if env.get("ARTICLE_BOT_DATA_DIR"):
         values["data_dir"] = Path(env["ARTICLE_BOT_DATA_DIR"])
     if env.get("EMBEDDING_MODEL"):
@@ -95,8 +114,11 @@ def _chat_ids(name: str, env: Mapping[str, str]) -> frozenset[int]:
 
 
 def _validate(settings: Settings) -> None:
-    if not settings.article.is_file():
-        raise ConfigError(f"article file not found: {settings.article}")
+    for article in (settings.article, *settings.articles):
+        if not article.is_file():
+            raise ConfigError(f"article file not found: {article}")
+    if settings.articles_dir is not None and not settings.articles_dir.is_dir():
+        raise ConfigError(f"ARTICLES_DIR is not a directory: {settings.articles_dir}")
     if settings.log_level not in logging.getLevelNamesMapping():
         raise ConfigError(
             f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR: got {settings.log_level!r}"

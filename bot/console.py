@@ -9,6 +9,7 @@ from bot.core.answer import Answer, Quote
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackError, FeedbackStore
 from bot.core.followup import Turn
+from bot.core.shelf import Shelf
 from bot.messages import CATALOGS, DEFAULT, Messages, language_of
 from bot.render.common import strength
 from bot.render.text import (
@@ -21,16 +22,21 @@ from bot.render.text import (
 
 log = logging.getLogger(__name__)
 
+
 class ConsoleAdapter:
+    """One reader at a terminal: a shelf of articles, or a single core handed over as one."""
+
     def __init__(
         self,
-        core: ArticleBot,
+        core: ArticleBot | Shelf,
         stdin: TextIO,
         stdout: TextIO,
         feedback: FeedbackStore | None = None,
         language: str | None = None,
     ) -> None:
-        self.core = core
+        self.shelf = core if isinstance(core, Shelf) else Shelf.of(core)
+        # The article ``/use N`` chose; None searches the whole shelf.
+        self.chosen: str | None = None
         # A fixed language (``--lang``), or None: each reply follows the question's script,
         # and commands the last question's.
         self.language = language
@@ -44,7 +50,11 @@ class ConsoleAdapter:
         self._rank = 0
 
     def run(self) -> None:
-        self._say(f"{self.core.article.title}\n{self.say.console_help}")
+        if len(self.shelf) > 1:
+            intro = self.say.shelf_intro.format(count=len(self.shelf))
+        else:
+            intro = self.shelf.first()[1].article.title
+        self._say(f"{intro}\n{self.say.console_help}")
         while True:
             self.stdout.write("\n> ")
             self.stdout.flush()
@@ -60,7 +70,9 @@ class ConsoleAdapter:
         commands = {
             "/help": lambda: self.say.console_help,
             "/start": lambda: self.say.console_help,
-            "/sections": lambda: render_sections(self.core.article, self.say),
+            "/sections": lambda: render_sections(self._current()[1].article, self.say),
+            "/articles": self._articles,
+            "/use": lambda: self._use(argument.strip()),
             "/section": lambda: self._section(argument.strip()),
             "/about": self._about,
             "/more": self._more,
@@ -79,12 +91,13 @@ class ConsoleAdapter:
     def _ask(self, question: str) -> str:
         if self.language is None:
             self.say = CATALOGS[language_of(question)]
-        answer = self.core.ask(question, k=5, previous=self._turn)
+        answer = self.shelf.ask(question, k=5, previous=self._turn, article=self.chosen)
         self._answer, self._rank = answer, 0
         if answer.quotes or answer.closest:
             self._turn = answer.turn()
             self._shown = answer.quotes[0] if answer.quotes else None
-        return render_answer(answer, self.core.article, self.say)
+        bot = self.shelf.get(answer.article) if answer.article else None
+        return render_answer(answer, (bot or self._current()[1]).article, self.say)
 
     def _more(self) -> str:
         answer = self._answer
@@ -106,20 +119,22 @@ class ConsoleAdapter:
     def _walk(self, step: int) -> str:
         if self._shown is None:
             return self.say.walk_first
-        passage = self.core.neighbour(self._shown.passage, step)
+        name, bot = self._current()
+        passage = bot.neighbour(self._shown.passage, step)
         if passage is None:
             return self.say.last_paragraph if step > 0 else self.say.first_paragraph
         simplified = bool(self._answer and self._answer.converted)
-        self._shown = self.core.show(passage, simplified)
+        self._shown = self.shelf.show(name, passage, simplified)
         return render_quote(self._shown, self.say)
 
     def _section(self, argument: str) -> str:
-        count = len(self.core.sections)
+        core = self._current()[1]
+        count = len(core.sections)
         if not argument and self._shown is not None and self._shown.passage.section:
             argument = str(self._shown.passage.section)
         if not argument.isdigit():
             return self.say.section_usage.format(count=count)
-        section = self.core.section(int(argument))
+        section = core.section(int(argument))
         if section is None:
             return self.say.no_such_section.format(number=argument, count=count)
         return render_section(section)
@@ -142,7 +157,52 @@ class ConsoleAdapter:
         return self.say.thanks
 
     def _about(self) -> str:
-        return render_about(self.core.about(), self.say)
+        return render_about(self._current()[1].about(), self.say)
+
+    def _current(self) -> tuple[str, ArticleBot]:
+        """The article commands read: the one chosen, else the one last shown, else the first."""
+        shown = self._shown.article if self._shown else None
+        for name in (self.chosen, shown):
+            bot = self.shelf.get(name) if name else None
+            if name and bot:
+                return name, bot
+        return self.shelf.first()
+
+    def _articles(self) -> str:
+        say = self.say
+        lines = [say.articles_heading]
+        for entry in self.shelf.entries():
+            if entry.date:
+                line = say.article_line.format(
+                    number=entry.number,
+                    title=entry.title,
+                    date=entry.date,
+                    paragraphs=entry.paragraphs,
+                )
+            else:
+                line = say.article_line_undated.format(
+                    number=entry.number, title=entry.title, paragraphs=entry.paragraphs
+                )
+            lines.append(("→ " if entry.name == self.chosen else "  ") + line)
+        bot = self.shelf.get(self.chosen) if self.chosen else None
+        lines.append(
+            say.articles_chosen.format(title=bot.article.title) if bot else say.articles_all
+        )
+        return "\n".join(lines)
+
+    def _use(self, argument: str) -> str:
+        """``/use N`` sends questions to article N; ``/use`` or ``/use all`` to every article."""
+        count = len(self.shelf)
+        if argument in {"", "all"}:
+            self.chosen = None
+            return self.say.use_all.format(count=count)
+        name = self.shelf.by_number(int(argument)) if argument.isdigit() else None
+        bot = self.shelf.get(name) if name else None
+        if name is None or bot is None:
+            return self.say.use_usage.format(count=count)
+        self.chosen = name
+        self._turn, self._answer, self._shown = None, None, None  # "it" meant another article
+        return self.say.use_chosen.format(title=bot.article.title)
 
     def _say(self, text: str) -> None:
         self.stdout.write(text + "\n")

@@ -58,6 +58,17 @@ class Messages:
     unknown_command: str  # {command}
     bye: str
     console_help: str
+    # The shelf of articles (/articles, /use N): in both adapters.
+    article_attribution: str  # {title}: which article a quote is from, in the attribution line
+    shelf_intro: str  # {count}
+    articles_heading: str
+    article_line: str  # {number} {title} {date} {paragraphs}
+    article_line_undated: str  # {number} {title} {paragraphs}
+    articles_chosen: str  # {title}
+    articles_all: str
+    use_usage: str  # {count}
+    use_chosen: str  # {title}
+    use_all: str  # {count}
     # /about.
     about_title: str
     about_source: str
@@ -157,8 +168,20 @@ Commands:
   /good /bad    rate the last answer
   /new          start a new conversation (forget the previous question)
   /about        what this article is
+  /articles     the articles on the shelf
+  /use N        answer from article N only; /use all searches every article again
   /help         this text
   /quit         leave (end of input works too)""",
+    article_attribution="“{title}”",
+    shelf_intro="{count} articles on the shelf: questions search them all. /articles lists them.",
+    articles_heading="Articles on the shelf:",
+    article_line="{number}. {title} — {date}, {paragraphs} paragraphs",
+    article_line_undated="{number}. {title} — {paragraphs} paragraphs",
+    articles_chosen="Questions go to “{title}”; /use all searches every article.",
+    articles_all="Questions search every article; /use N asks only article N.",
+    use_usage="Usage: /use N, with N from 1 to {count}; /use all searches every article.",
+    use_chosen="Now answering from “{title}”.",
+    use_all="Now searching all {count} articles.",
     about_title="Title",
     about_source="Source",
     about_date="Date",
@@ -300,8 +323,20 @@ ZH_HANS = Messages(
   /good /bad    为上一个回答评分
   /new          开始新对话（忘记上一个问题）
   /about        这篇文章的信息
+  /articles     列出书架上的文章
+  /use N        只从第 N 篇文章回答；/use all 重新搜索全部文章
   /help         本说明
   /quit         退出（输入结束也可以）""",
+    article_attribution="《{title}》",
+    shelf_intro="书架上有 {count} 篇文章：问题会在全部文章中搜索。/articles 列出它们。",
+    articles_heading="书架上的文章：",
+    article_line="{number}. {title}——{date}，{paragraphs} 段",
+    article_line_undated="{number}. {title}——{paragraphs} 段",
+    articles_chosen="问题只在《{title}》中搜索；/use all 搜索全部文章。",
+    articles_all="问题在全部文章中搜索；/use N 只问第 N 篇。",
+    use_usage="用法：/use N，N 为 1 到 {count}；/use all 搜索全部文章。",
+    use_chosen="现在只从《{title}》回答。",
+    use_all="现在搜索全部 {count} 篇文章。",
     about_title="标题",
     about_source="来源",
     about_date="日期",

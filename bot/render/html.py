@@ -40,12 +40,17 @@ def _emphasised(text: str, spans: tuple[tuple[int, int], ...]) -> str:
 
 
 def place_html(quote: Quote, say: Messages = DEFAULT) -> str:
-    """The section heading and subheading a quote sits under (or the introduction)."""
+    """The section heading and subheading a quote sits under (or the introduction),
+    after the article's title when the shelf holds several."""
     if quote.heading is None:
-        return f"<b>{esc(say.introduction)}</b>"
-    if quote.subheading:
-        return f"<b>{esc(quote.heading)}</b> · <b>{esc(quote.subheading)}</b>"
-    return f"<b>{esc(quote.heading)}</b>"
+        place = f"<b>{esc(say.introduction)}</b>"
+    elif quote.subheading:
+        place = f"<b>{esc(quote.heading)}</b> · <b>{esc(quote.subheading)}</b>"
+    else:
+        place = f"<b>{esc(quote.heading)}</b>"
+    if quote.article_title:
+        return f"{esc(say.article_attribution.format(title=quote.article_title))} · {place}"
+    return place
 
 
 def where_html(quote: Quote, total: int, say: Messages = DEFAULT) -> str:

@@ -21,11 +21,16 @@ def mark(text: str, spans: tuple[tuple[int, int], ...]) -> str:
 
 
 def where(quote: Quote, say: Messages = DEFAULT) -> str:
+    """Section and paragraph, after the article's title when the shelf holds several."""
     paragraph = say.paragraph.format(position=quote.position)
     if quote.heading is None:
-        return f"{say.introduction} · {paragraph}"
-    title = f"{quote.heading} / {quote.subheading}" if quote.subheading else quote.heading
-    return f"{title} · {paragraph}"
+        place = f"{say.introduction} · {paragraph}"
+    else:
+        title = f"{quote.heading} / {quote.subheading}" if quote.subheading else quote.heading
+        place = f"{title} · {paragraph}"
+    if quote.article_title:
+        return f"{say.article_attribution.format(title=quote.article_title)} · {place}"
+    return place
 
 
 def render_quote(quote: Quote, say: Messages = DEFAULT) -> str:

@@ -1,0 +1,353 @@
+"""A shelf of articles: many :class:`ArticleBot` cores behind one question box.
+
+Each article keeps its own index (its passages, BM25, calibration), so nothing about
+one article leaks into another's ranking or refusal rule. All of them share one
+loaded encoder: the model is loaded once, and its query cache means a question is
+encoded once however many articles are searched for it.
+
+Fused scores are min-max normalised per article, so they cannot say which article
+answers best. Across the shelf an answer is chosen by what *is* comparable: an
+answer beats a refusal, then the higher dense (cosine) similarity of the best
+quote wins. Before the full search, articles are shortlisted by the best dense
+score of any of their passages, one matrix product each, so a large shelf costs
+little more than a small one (``python -m bot bench`` measures it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.answer import Answer, Quote
+from bot.core.engine import ArticleBot, clean_question
+from bot.core.followup import Turn, with_context
+from corpus.ingest import ArticleError
+from embeddings.errors import EmbeddingError, IndexStoreError
+from embeddings.passages import Passage
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md")
+# An article file larger than this is refused: the bundled one is 20 kB, and a book-sized
+# upload would take minutes to index while the shelf waits on its lock.
+MAX_ARTICLE_BYTES = 2_000_000
+# How many articles, by their best passage's dense score, get the full search. Measured
+# on CMRC 2018 trial articles (see README, "A shelf of articles"): the article holding the
+# answer is nearly always among the first few.
+SHORTLIST = 5
+
+# Ingests and indexes one file under a shelf name; raises on a file it cannot use.
+Loader = Callable[[Path, str], ArticleBot]
+
+
+class ShelfError(Exception):
+    """A file cannot go on the shelf, or a name is not on it; the message says which."""
+
+
+@dataclass(frozen=True)
+class ShelfEntry:
+    """One line of ``/articles``."""
+
+    number: int  # 1-based, stable while the shelf runs: ``/use N``
+    name: str
+    title: str
+    date: str | None
+    paragraphs: int
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """What :meth:`Shelf.reload` changed, for the admin who asked."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (file, why): each left as it was
+
+
+@dataclass(frozen=True)
+class _Shelved:
+    bot: ArticleBot
+    path: Path | None  # None: handed over ready-made (:meth:`Shelf.of`), never re-read
+    stamp: tuple[int, ...]  # size and mtime of the file and its sidecar: unchanged → skip
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    out: list[int] = []
+    for file in (path, path.with_suffix(".toml")):
+        try:
+            stat = file.stat()
+        except OSError:
+            out += [-1, -1]
+        else:
+            out += [stat.st_size, stat.st_mtime_ns]
+    return tuple(out)
+
+
+@dataclass
+class Shelf:
+    """Named articles in a stable order; answers name the article they quote.
+
+    ``directory`` (``ARTICLES_DIR``) is scanned for ``.txt``/``.md`` files at every
+    :meth:`reload`; ``pinned`` files (``--article``, and anything :meth:`add`-ed) are
+    always on the shelf. Readers see a snapshot: adding or reloading builds the new
+    article aside and swaps it in, so questions keep being answered meanwhile.
+    """
+
+    load: Loader | None = None  # None: a shelf of ready-made articles only
+    directory: Path | None = None
+    pinned: list[Path] = field(default_factory=list)
+    shortlist: int = SHORTLIST
+    _items: dict[str, _Shelved] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def of(cls, bot: ArticleBot, name: str = "article") -> Shelf:
+        """A shelf of one ready-made article: adapters and tests handed a single core."""
+        shelf = cls()
+        shelf._items = {name: _Shelved(bot, None, ())}
+        return shelf
+
+    # Reading the shelf.
+
+    def names(self) -> list[str]:
+        return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, name: str) -> ArticleBot | None:
+        item = self._items.get(name)
+        return item.bot if item else None
+
+    def by_number(self, number: int) -> str | None:
+        """The name at 1-based position ``number`` of :meth:`entries`, as ``/use N`` reads it."""
+        names = self.names()
+        return names[number - 1] if 1 <= number <= len(names) else None
+
+    def first(self) -> tuple[str, ArticleBot]:
+        name, item = next(iter(self._items.items()))
+        return name, item.bot
+
+    def entries(self) -> list[ShelfEntry]:
+        return [
+            ShelfEntry(
+                number,
+                name,
+                item.bot.article.title,
+                item.bot.article.date,
+                sum(1 for _ in item.bot.article.paragraphs()),
+            )
+            for number, (name, item) in enumerate(self._items.items(), start=1)
+        ]
+
+    # Asking.
+
+    def ask(
+        self,
+        question: str,
+        k: int = 3,
+        previous: Turn | None = None,
+        article: str | None = None,
+    ) -> Answer:
+        """The answer from ``article`` (a name), or from the best article when None."""
+        return self.ask_many([question], k, [previous], [article])[0]
+
+    def ask_many(
+        self,
+        questions: list[str],
+        k: int = 3,
+        previous: list[Turn | None] | None = None,
+        articles: list[str | None] | None = None,
+    ) -> list[Answer]:
+        """:meth:`ArticleBot.ask_many` over the shelf: ``articles`` names one per question.
+
+        A question with a name is answered by that article alone; one without is
+        searched across the shelf. Questions bound for the same article share one call.
+        """
+        items = dict(self._items)  # one snapshot for the whole batch
+        previous = previous or [None] * len(questions)
+        articles = articles or [None] * len(questions)
+        plan: dict[str, list[int]] = {}
+        for i, chosen in enumerate(articles):
+            if chosen is not None and chosen not in items:
+                raise ShelfError(f"no article named {chosen!r} on the shelf")
+            if chosen is not None:
+                plan.setdefault(chosen, []).append(i)
+        open_questions = [i for i, chosen in enumerate(articles) if chosen is None]
+        for i, names in zip(
+            open_questions,
+            self._shortlists(items, questions, previous, open_questions),
+            strict=True,
+        ):
+            for name in names:
+                plan.setdefault(name, []).append(i)
+        candidates: list[list[Answer]] = [[] for _ in questions]
+        several = len(items) > 1
+        for name, rows in plan.items():
+            item = items[name]
+            answers = item.bot.ask_many(
+                [questions[i] for i in rows], k, [previous[i] for i in rows]
+            )
+            for i, answer in zip(rows, answers, strict=True):
+                title = item.bot.article.title if several else None
+                candidates[i].append(_stamped(answer, name, title))
+        return [max(found, key=_preference) for found in candidates]
+
+    def _shortlists(
+        self,
+        items: dict[str, _Shelved],
+        questions: list[str],
+        previous: list[Turn | None],
+        rows: list[int],
+    ) -> list[list[str]]:
+        """Per question, the articles worth a full search: those whose best passage is closest.
+
+        The texts encoded here are the ones each article will search for, so the
+        articles' own searches find them in the encoder's query cache.
+        """
+        names = list(items)
+        if not rows:
+            return []
+        if len(names) <= self.shortlist:
+            return [names for _ in rows]
+        texts = []
+        for i in rows:
+            cleaned = clean_question(questions[i])
+            texts.append(with_context(cleaned, previous[i]) or cleaned)
+        encoder = items[names[0]].bot.retriever.encoder
+        vectors = encoder.encode_queries(texts)
+        best = np.stack(
+            [items[n].bot.retriever.dense_scores(vectors).max(axis=1) for n in names], axis=1
+        )
+        order = np.argsort(-best, axis=1, kind="stable")[:, : self.shortlist]
+        return [[names[j] for j in row] for row in order]
+
+    def show(self, name: str, passage: Passage, simplified: bool) -> Quote:
+        """:meth:`ArticleBot.show`, naming the article: for walking to another paragraph."""
+        bot = self.get(name)
+        if bot is None:
+            raise ShelfError(f"no article named {name!r} on the shelf")
+        title = bot.article.title if len(self._items) > 1 else None
+        return replace(bot.show(passage, simplified), article=name, article_title=title)
+
+    # Changing the shelf.
+
+    def add(self, path: Path) -> str:
+        """Ingest and index ``path`` and put it on the shelf under the returned name.
+
+        A file already on the shelf is re-read (its name kept). A file that cannot be
+        used raises :class:`ShelfError` and the shelf is left exactly as it was.
+        """
+        with self._lock:
+            name = self._name_for(path)
+            bot = self._load(path, name)
+            self._items = {**self._items, name: _Shelved(bot, path, _stamp(path))}
+            if not any(_same(path, p) for p in self.pinned):
+                self.pinned.append(path)
+        log.info("on the shelf: %s (%s)", name, bot.article.title)
+        return name
+
+    def reload(self) -> Reloaded:
+        """Re-read the pinned files and the directory: new files join, changed ones are
+        re-indexed, vanished ones leave. A file that fails is reported and keeps its place
+        (its previous version, if it had one).
+        """
+        with self._lock:
+            sources = self._sources()
+            kept = {n: item for n, item in self._items.items() if item.path is None}
+            added: list[str] = []
+            updated: list[str] = []
+            failed: list[tuple[str, str]] = []
+            for path in sources:
+                name = self._name_for(path, taken=kept)
+                old = self._items.get(name)
+                stamp = _stamp(path)
+                if old is not None and old.stamp == stamp:
+                    kept[name] = old
+                    continue
+                try:
+                    kept[name] = _Shelved(self._load(path, name), path, stamp)
+                except ShelfError as exc:
+                    log.error("%s", exc)
+                    failed.append((str(path), str(exc)))
+                    if old is not None:
+                        kept[name] = old
+                    continue
+                (updated if old is not None else added).append(name)
+            # Stable numbering: articles already shelved keep their order, new ones follow.
+            order = [n for n in self._items if n in kept] + [
+                n for n in kept if n not in self._items
+            ]
+            removed = tuple(n for n in self._items if n not in kept)
+            self._items = {n: kept[n] for n in order}
+        return Reloaded(tuple(added), tuple(updated), removed, tuple(failed))
+
+    def _sources(self) -> list[Path]:
+        found = list(self.pinned)
+        if self.directory is not None:
+            try:
+                listed = sorted(self.directory.iterdir())
+            except OSError as exc:
+                raise ShelfError(
+                    f"cannot read the articles directory {self.directory}: {exc}"
+                ) from exc
+            articles = [p for p in listed if p.suffix.lower() in SUFFIXES and p.is_file()]
+            found += [p for p in articles if not any(_same(p, q) for q in found)]
+        return found
+
+    def _name_for(self, path: Path, taken: dict[str, _Shelved] | None = None) -> str:
+        """The file's stem; a second file with the same stem gets ``stem-2`` and so on."""
+        for name, item in self._items.items():
+            if item.path is not None and _same(item.path, path):
+                return name
+        taken_names = set(self._items) | set(taken or {})
+        name, n = path.stem, 1
+        while name in taken_names:
+            n += 1
+            name = f"{path.stem}-{n}"
+        return name
+
+    def _load(self, path: Path, name: str) -> ArticleBot:
+        if self.load is None:
+            raise ShelfError("this shelf holds ready-made articles and reads no files")
+        if path.suffix.lower() not in SUFFIXES:
+            raise ShelfError(f"{path.name}: an article must be a .txt or .md file")
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ShelfError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if size > MAX_ARTICLE_BYTES:
+            raise ShelfError(
+                f"{path.name} is {size:,} bytes: an article may be {MAX_ARTICLE_BYTES:,} at most"
+            )
+        try:
+            return self.load(path, name)
+        except (ArticleError, EmbeddingError, IndexStoreError, OSError) as exc:
+            raise ShelfError(f"{path.name} cannot go on the shelf: {exc}") from exc
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _stamped(answer: Answer, name: str, title: str | None) -> Answer:
+    def stamp(quote: Quote) -> Quote:
+        return replace(quote, article=name, article_title=title)
+
+    return replace(
+        answer,
+        quotes=tuple(stamp(q) for q in answer.quotes),
+        closest=stamp(answer.closest) if answer.closest else None,
+    )
+
+
+def _preference(answer: Answer) -> tuple[bool, float]:
+    """Comparable across articles: an answer beats a refusal, then the closer best quote."""
+    shown = answer.quotes[0] if answer.quotes else answer.closest
+    return answer.answered, shown.similarity if shown else 0.0
