@@ -7,11 +7,8 @@ inline mode. The invariant throughout: every question is answered exactly once.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ from bot.messages import EN, ZH_HANS
 from bot.telegram.state import TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
-from tests.helpers.paths import ROOT
+from tests.helpers.paths import copy_index, start_telegram
 from tests.helpers.telegram import (
     QUESTION,
     RunningBot,
@@ -240,25 +237,12 @@ def test_inline_queries_count_against_the_rate_limit(api: FakeBotApi, core: Arti
 def test_python_m_bot_telegram_with_a_broken_feedback_db_and_an_allow_list(
     api: FakeBotApi, data_dir: Path, settings: Settings, core: ArticleBot
 ) -> None:
-    index = settings.index_dir  # the session's index: the subprocess need not rebuild it
-    shutil.copytree(index, data_dir / index.relative_to(settings.data_dir))
+    copy_index(data_dir, settings.index_dir, settings.data_dir)
     (data_dir / "feedback.sqlite3").write_bytes(b"not a database at all" * 200)
     alice, bob = f.DEFAULT_USER, f.user("Bob")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    env.update(
-        ARTICLE_BOT_DATA_DIR=str(data_dir),
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        ALLOWED_CHAT_IDS=f" {alice['id']}, -100123 ,",
-        LOG_LEVEL="WARNING",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    allowed = f" {alice['id']}, -100123 ,"
+    process = start_telegram(
+        data_dir, api.base_url, api.token, ALLOWED_CHAT_IDS=allowed, LOG_LEVEL="WARNING"
     )
     try:
         api.push_update(f.message_update(QUESTION, from_user=bob))

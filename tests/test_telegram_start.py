@@ -4,11 +4,7 @@ clear line and a distinct exit code (not a crash loop), and health means "can se
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,14 +15,11 @@ from bot.config import Settings
 from bot.core.engine import ArticleBot
 from bot.telegram.liveness import STALE_SECONDS, Liveness, check
 from bot.tools.fakeapi.server import FakeBotApi
-from tests.helpers.paths import ROOT, run_bot
+from tests.helpers.paths import copy_index, run_bot, start_telegram
 
 
 def _data_with_index(data_dir: Path, settings: Settings) -> Path:
-    """The session's index copied in: the subprocess need not rebuild it."""
-    index = settings.index_dir
-    shutil.copytree(index, data_dir / index.relative_to(settings.data_dir))
-    return data_dir
+    return copy_index(data_dir, settings.index_dir, settings.data_dir)
 
 
 def _closed_port() -> int:
@@ -71,20 +64,7 @@ def test_health_follows_the_bot_api_and_sigterm_stops_promptly(
 ) -> None:
     """Healthy once Telegram answers; unhealthy when it stops answering (the record goes stale)."""
     data = _data_with_index(data_dir, settings)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    env.update(
-        ARTICLE_BOT_DATA_DIR=str(data),
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_telegram(data, api.base_url, api.token)
     record = data / "telegram.heartbeat"
     try:
         api.wait_for("getUpdates", count=2, timeout=120)  # the first long poll came back

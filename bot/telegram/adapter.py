@@ -131,8 +131,8 @@ def register(app: Application) -> None:
             guarded(questions.on_non_text),
         )
     )
-    for kind, handler in buttons.HANDLERS:
-        app.add_handler(CallbackQueryHandler(guarded(handler), pattern=kind.PATTERN))
+    for kind, pressed in buttons.HANDLERS:
+        app.add_handler(CallbackQueryHandler(guarded(pressed), pattern=kind.PATTERN))
     app.add_handler(CallbackQueryHandler(guarded(buttons.on_unknown)))
     app.add_handler(InlineQueryHandler(guarded(inline.on_inline)))
     app.add_error_handler(errors.on_error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,30 @@ def fresh_data_dir(base: Path, model_cache: Path) -> Path:
         if entry.is_dir():
             os.symlink(entry, data / "models" / entry.name)
     return data
+
+
+def start_telegram(
+    data_dir: Path, api_base_url: str, token: str, **env: str
+) -> subprocess.Popen[str]:
+    """``python -m bot telegram`` in the background against a loopback Bot API."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    environment.update(
+        ARTICLE_BOT_DATA_DIR=str(data_dir),
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE_URL=api_base_url,
+        **env,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def copy_index(data_dir: Path, index: Path, cache: Path) -> Path:
+    """The session's index copied into a fresh data dir: a subprocess need not rebuild it."""
+    shutil.copytree(index, data_dir / index.relative_to(cache))
+    return data_dir

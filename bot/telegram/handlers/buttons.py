@@ -1,7 +1,9 @@
-"""Button presses: one handler per kind, registered with that kind's pattern.
+"""Button presses: one action per kind, registered with that kind's pattern.
 
-Each handler gets its button's fields from ``context.matches`` through the kind's own
-``parse``; a press whose answer the bot no longer remembers is told it has expired.
+``@on(Kind)`` turns an action into a PTB callback: it parses the button's fields from
+``context.matches`` with the kind's own ``parse`` and hands the action one :class:`Press`
+(the update, the context, the query, the fields and the reply language). A press whose
+answer the chat no longer remembers is told it has expired.
 """
 
 from __future__ import annotations
@@ -9,103 +11,126 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from telegram import CallbackQuery, Update
 
+from bot.core.answer import Answer
 from bot.core.feedback import FeedbackError
+from bot.messages import Messages
 from bot.render.html import closest_blocks, converted_note, esc, quote_blocks
 from bot.telegram import callbacks as cb
 from bot.telegram import keyboards, language
+from bot.telegram.handlers.access import Handler
 from bot.telegram.handlers.questions import answer
 from bot.telegram.language import speak
 from bot.telegram.remembered import recall
 from bot.telegram.sending import ack, edit, reply
-from bot.telegram.state import BotContext
+from bot.telegram.state import BotContext, Services
 
 log = logging.getLogger(__name__)
 
 Data = TypeVar("Data", bound=cb.CallbackData)
 
 
-def _press(update: Update) -> CallbackQuery:
-    query = update.callback_query
-    assert query is not None  # CallbackQueryHandler only calls us with one
-    return query
+@dataclass(frozen=True)
+class Press(Generic[Data]):
+    update: Update
+    context: BotContext
+    query: CallbackQuery
+    data: Data
+    say: Messages
+
+    @property
+    def services(self) -> Services:
+        return self.context.services
+
+    def remembered(self, key: str) -> Answer | None:
+        return recall(self.context.chat_data, key, self.services.core)
+
+    async def expired(self) -> None:
+        await ack(self.query, self.say.expired)
 
 
-async def _pressed(
-    update: Update, context: BotContext, kind: type[Data]
-) -> tuple[CallbackQuery, Data] | None:
-    """The press and its button's fields, parsed by the kind whose pattern matched.
-
-    A press without any data reaches every pattern handler (PTB's rule for data-less
-    queries) with no match: it is answered as expired, here, once.
-    """
-    say = speak(update, context)
-    query = _press(update)
-    match = context.matches[0] if context.matches else None
-    if not isinstance(match, re.Match):
-        await ack(query, say.expired)
-        return None
-    return query, kind.parse(match)
+HANDLERS: list[tuple[type[cb.CallbackData], Handler]] = []
 
 
-async def on_more(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.More)) is None:
-        return
-    query, data = pressed
-    remembered = recall(context.chat_data, data.key, services.core)
+def on(kind: type[Data]) -> Callable[[Callable[[Press[Data]], Awaitable[None]]], Handler]:
+    """Register an action for presses of ``kind`` (``adapter.register`` reads HANDLERS)."""
+
+    def register(action: Callable[[Press[Data]], Awaitable[None]]) -> Handler:
+        async def callback(update: Update, context: BotContext) -> None:
+            query = update.callback_query
+            assert query is not None  # CallbackQueryHandler only calls us with one
+            say = speak(update, context)
+            match = context.matches[0] if context.matches else None
+            if not isinstance(match, re.Match):
+                # A press without any data reaches every pattern handler (PTB's rule for
+                # data-less queries) with no match: expired, answered here, once.
+                await ack(query, say.expired)
+                return
+            await action(Press(update, context, query, kind.parse(match), say))
+
+        callback.__name__ = action.__name__
+        HANDLERS.append((kind, callback))
+        return callback
+
+    return register
+
+
+@on(cb.More)
+async def on_more(press: Press[cb.More]) -> None:
+    data, say = press.data, press.say
+    remembered = press.remembered(data.key)
     if remembered is None or data.rank < 1:
-        await ack(query, say.expired)
+        await press.expired()
         return
     if data.rank >= len(remembered.quotes):
-        await ack(query, say.no_more)
+        await ack(press.query, say.no_more)
         return
-    await ack(query)
+    await ack(press.query)
     quote = remembered.quotes[data.rank]
     lead = say.next_best.format(rank=data.rank + 1, count=len(remembered.quotes))
-    blocks = [f"<i>{esc(lead)}</i>", *quote_blocks(quote, services.total, say)]
+    blocks = [f"<i>{esc(lead)}</i>", *quote_blocks(quote, press.services.total, say)]
     markup = keyboards.for_quote(
-        services, say, quote, remembered.converted, key=data.key, rank=data.rank, answer=remembered
+        press.services,
+        say,
+        quote,
+        remembered.converted,
+        key=data.key,
+        rank=data.rank,
+        answer=remembered,
     )
-    await reply(update, blocks, markup)
+    await reply(press.update, blocks, markup)
 
 
-async def on_show_anyway(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.ShowAnyway)) is None:
-        return
-    query, data = pressed
-    remembered = recall(context.chat_data, data.key, services.core)
+@on(cb.ShowAnyway)
+async def on_show_anyway(press: Press[cb.ShowAnyway]) -> None:
+    remembered = press.remembered(press.data.key)
     if remembered is None or remembered.closest is None:
-        await ack(query, say.expired)
+        await press.expired()
         return
-    await ack(query)
-    quote = remembered.closest
-    markup = keyboards.for_quote(services, say, quote, remembered.converted)
-    await reply(update, closest_blocks(quote, services.total, say), markup)
+    await ack(press.query)
+    quote, services = remembered.closest, press.services
+    markup = keyboards.for_quote(services, press.say, quote, remembered.converted)
+    await reply(press.update, closest_blocks(quote, services.total, press.say), markup)
 
 
-async def on_vote(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.Vote)) is None:
-        return
-    query, data = pressed
-    remembered = recall(context.chat_data, data.key, services.core)
+@on(cb.Vote)
+async def on_vote(press: Press[cb.Vote]) -> None:
+    data, say, services = press.data, press.say, press.services
+    remembered = press.remembered(data.key)
     if remembered is None or data.rank >= len(remembered.quotes):
-        await ack(query, say.expired)
+        await press.expired()
         return
     store = services.feedback
     if store is None:
-        await ack(query, say.feedback_off)
+        await ack(press.query, say.feedback_off)
         return
-    chat = update.effective_chat
-    chat_id = chat.id if chat is not None else query.from_user.id
+    chat = press.update.effective_chat
+    chat_id = chat.id if chat is not None else press.query.from_user.id
     passage_id = remembered.quotes[data.rank].passage.id
 
     def record() -> None:  # off the event loop: SQLite may wait for a lock
@@ -116,104 +141,78 @@ async def on_vote(update: Update, context: BotContext) -> None:
         await asyncio.to_thread(record)
     except FeedbackError as exc:
         log.warning("%s; answers go on without feedback", exc)
-        await ack(query, say.feedback_failed)
+        await ack(press.query, say.feedback_failed)
         return
-    await ack(query, say.thanks)
+    await ack(press.query, say.thanks)
 
 
-async def on_walk(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.Walk)) is None:
-        return
-    query, data = pressed
+@on(cb.Walk)
+async def on_walk(press: Press[cb.Walk]) -> None:
+    data, say, services = press.data, press.say, press.services
     core = services.core
     passage = core.passage_by_id(data.passage_id)
     if passage is None:
-        await ack(query, say.expired)
+        await press.expired()
         return
     step = 1 if data.direction == "n" else -1
     neighbour = core.neighbour(passage, step)
     if neighbour is None:
-        await ack(query, say.last_paragraph if step > 0 else say.first_paragraph)
+        await ack(press.query, say.last_paragraph if step > 0 else say.first_paragraph)
         return
-    await ack(query)
+    await ack(press.query)
     simplified = data.script == "s"
     quote = core.show(neighbour, simplified)
     blocks = quote_blocks(quote, services.total, say)
     if simplified:
         blocks.append(converted_note(say))
-    await reply(update, blocks, keyboards.for_quote(services, say, quote, simplified))
+    await reply(press.update, blocks, keyboards.for_quote(services, say, quote, simplified))
 
 
-async def on_whole_section(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.WholeSection)) is None:
-        return
-    query, data = pressed
-    if services.core.section(data.number) is None:
-        await ack(query, say.expired)
-        return
-    await ack(query)
-    text, markup = keyboards.section_page(services, say, data.number, 0)
-    await reply(update, [text], markup)
+@on(cb.WholeSection)
+async def on_whole_section(press: Press[cb.WholeSection]) -> None:
+    await _show_section(press, press.data.number, page=0, in_place=False)
 
 
-async def on_section_page(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.SectionPage)) is None:
-        return
-    query, data = pressed
-    if services.core.section(data.number) is None:
-        await ack(query, say.expired)
-        return
-    text, markup = keyboards.section_page(services, say, data.number, data.page)
-    await ack(query)
-    await edit(query.message, text, markup)
+@on(cb.SectionPage)
+async def on_section_page(press: Press[cb.SectionPage]) -> None:
+    await _show_section(press, press.data.number, page=press.data.page, in_place=True)
 
 
-async def on_suggested(update: Update, context: BotContext) -> None:
-    say = speak(update, context)
-    services = context.services
-    if (pressed := await _pressed(update, context, cb.Suggested)) is None:
+async def _show_section(press: Press[Any], number: int, page: int, in_place: bool) -> None:
+    """A section's page: a new message, or the pressed message edited to the next page."""
+    if press.services.core.section(number) is None:
+        await press.expired()
         return
-    query, data = pressed
-    questions = services.core.article.suggested_questions
-    if data.index >= len(questions):
-        await ack(query, say.expired)
+    text, markup = keyboards.section_page(press.services, press.say, number, page)
+    await ack(press.query)
+    if in_place:
+        await edit(press.query.message, text, markup)
+    else:
+        await reply(press.update, [text], markup)
+
+
+@on(cb.Suggested)
+async def on_suggested(press: Press[cb.Suggested]) -> None:
+    questions = press.services.core.article.suggested_questions
+    if press.data.index >= len(questions):
+        await press.expired()
         return
-    await ack(query)
-    await answer(update, context, questions[data.index], echo=True)
+    await ack(press.query)
+    await answer(press.update, press.context, questions[press.data.index], echo=True)
+
+
+@on(cb.Language)
+async def on_language(press: Press[cb.Language]) -> None:
+    chosen = None if press.data.language == "auto" else press.data.language
+    language.fix(press.context, chosen)
+    say = speak(press.update, press.context)  # the new choice
+    await ack(press.query)
+    await reply(press.update, [esc(say.language_follow if chosen is None else say.language_set)])
 
 
 async def on_unknown(update: Update, context: BotContext) -> None:
     """Data no kind matches: from an older bot, or forged. Expired, in words."""
-    say = speak(update, context)
-    query = _press(update)
+    query = update.callback_query
+    assert query is not None
     log.info("ignored unknown callback data %r", (query.data or "")[: cb.MAX_BYTES])
-    await ack(query, say.expired)
-
-
-async def on_language(update: Update, context: BotContext) -> None:
-    if (pressed := await _pressed(update, context, cb.Language)) is None:
-        return
-    query, data = pressed
-    chosen = None if data.language == "auto" else data.language
-    language.fix(context, chosen)
-    say = speak(update, context)
-    await ack(query)
-    await reply(update, [esc(say.language_follow if chosen is None else say.language_set)])
-
-
-HANDLERS = (
-    (cb.More, on_more),
-    (cb.ShowAnyway, on_show_anyway),
-    (cb.Vote, on_vote),
-    (cb.Walk, on_walk),
-    (cb.WholeSection, on_whole_section),
-    (cb.SectionPage, on_section_page),
-    (cb.Suggested, on_suggested),
-    (cb.Language, on_language),
-)
+    await ack(query, speak(update, context).expired)
