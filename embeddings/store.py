@@ -28,7 +28,7 @@ from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 INDEX_FILE = "index.faiss"
 SENTENCES_FILE = "sentences.faiss"
 PASSAGES_FILE = "passages.json"

@@ -61,9 +61,9 @@ class RefusalRule:
     of answerable ones. Refuse when ``bias + weights · features`` reaches ``threshold``.
     """
 
-    weights: tuple[float, ...] = (-20.0, -2.0, 2.0, 1.0, 1.0, 1.0, 0.0)
-    bias: float = 0.0
-    threshold: float = 1.0
+    weights: tuple[float, ...] = (-16.54, -3.9, 4.2, 0.05, 0.43, 2.12, -2.92)
+    bias: float = 0.75
+    threshold: float = 0.54
 
     def score(self, features: np.ndarray) -> float:
         return self.bias + float(np.dot(self.weights, features))

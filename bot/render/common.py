@@ -25,3 +25,11 @@ def about_rows(about: About, say: Messages = DEFAULT) -> list[tuple[str, str]]:
         (say.about_model, say.about_model_value.format(model=about.model)),
     ]
     return rows + list(about.facts)
+
+
+def refusal_sentence(missing: tuple[str, ...], say: Messages = DEFAULT) -> str:
+    """The refusal's first sentence: names what the article lacks when the core found it."""
+    if not missing:
+        return say.not_covered
+    terms = say.term_separator.join(say.term.format(term=t) for t in missing)
+    return say.not_mentioned.format(terms=terms)

@@ -11,7 +11,7 @@ import re
 
 from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
 from bot.messages import DEFAULT, Messages
-from bot.render.common import about_rows, strength
+from bot.render.common import about_rows, refusal_sentence, strength
 from corpus.model import Article, Section
 from corpus.sentences import sentence_spans
 
@@ -119,6 +119,10 @@ def answer_blocks(
         if answer.converted:
             blocks.append(converted_note(say))
         return blocks
+    if answer.kind is AnswerKind.OVERVIEW:
+        blocks = [f"<i>{esc(say.overview)}</i>", *quote_blocks(answer.quotes[0], total, say)]
+        blocks += sections_blocks(article, say)[1:]
+        return [*blocks, converted_note(say)] if answer.converted else blocks
     if answer.kind is AnswerKind.GREETING:
         return [say.greeting.format(title=f"<b>{esc(article.title)}</b>")]
     if answer.kind is AnswerKind.EMPTY:
@@ -133,8 +137,9 @@ def answer_blocks(
 def refusal_blocks(
     answer: Answer, article: Article, total: int, say: Messages = DEFAULT
 ) -> list[str]:
-    """ "Not covered", said honestly: how close the nearest passage came, and where it is."""
-    blocks = [esc(say.not_covered)]
+    """ "Not covered", said honestly: what the article lacks, how close the nearest passage
+    came, and where it is."""
+    blocks = [esc(refusal_sentence(answer.missing, say))]
     closest = answer.closest
     if closest is not None:
         blocks.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
 from bot.messages import DEFAULT, Messages
-from bot.render.common import about_rows, strength
+from bot.render.common import about_rows, refusal_sentence, strength
 from corpus.model import Article, Section
 
 MARK_OPEN, MARK_CLOSE = "【", "】"
@@ -61,6 +61,11 @@ def render_answer(answer: Answer, article: Article, say: Messages = DEFAULT) -> 
         if answer.converted:
             lines.append(f"({say.converted})")
         return "\n".join(lines)
+    if answer.kind is AnswerKind.OVERVIEW:
+        lines = [say.overview, render_quote(answer.quotes[0], say), render_sections(article, say)]
+        if answer.converted:
+            lines.append(f"({say.converted})")
+        return "\n\n".join(lines)
     if answer.kind is AnswerKind.GREETING:
         return say.greeting.format(title=f"“{article.title}”")
     if answer.kind is AnswerKind.EMPTY:
@@ -68,7 +73,7 @@ def render_answer(answer: Answer, article: Article, say: Messages = DEFAULT) -> 
         return say.empty_example.format(example=examples[0]) if examples else say.empty
     if answer.kind is AnswerKind.TOO_LONG:
         return say.too_long.format(limit=MAX_QUESTION_CHARS)
-    text = say.not_covered
+    text = refusal_sentence(answer.missing, say)
     if answer.closest is not None:
         closest = answer.closest
         text += " " + say.closest_in.format(

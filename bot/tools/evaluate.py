@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
@@ -22,13 +23,21 @@ from bot.core.answer import Answer, AnswerKind
 from bot.core.answerability import Evidence, holds
 from bot.core.engine import FEATURES, ArticleBot, RefusalRule, clean_question, refusal_features
 from bot.core.followup import Turn
+from corpus.ingest import load_article
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of, word_tokens
-from embeddings.retrieval import FusionConfig, fuse, fuse_cross
+from embeddings.passages import passages_of
+from embeddings.retrieval import FusionConfig, Retriever, fuse, fuse_cross
+from embeddings.store import load_or_build
 
 # The bundled gold set ships as package data, so `bot eval` works from an installed wheel.
 GOLD = Path(__file__).resolve().parent / "data" / "gold.jsonl"
 FOLLOWUPS = GOLD.with_name("followups.jsonl")
+# Articles nothing is tuned on (bot/tools/data/unseen/README.md): each with its questions.
+UNSEEN_DIR = GOLD.with_name("unseen")
+UNSEEN = tuple(
+    (UNSEEN_DIR / f"{name}.md", UNSEEN_DIR / f"{name}.jsonl") for name in ("cmrc_a", "cmrc_b")
+)
 MAX_ANSWERABLE_REFUSED = 0.02  # the refusal rule may decline at most this share of answerable
 
 
@@ -326,8 +335,40 @@ def evaluate_followups(
     }
 
 
+def core_for(article_path: Path, like: ArticleBot, index_dir: Path) -> ArticleBot:
+    """Another article indexed with ``like``'s encoder, fusion and refusal rule: no retuning.
+
+    Only what the index measures for itself (the off-topic reference) differs.
+    """
+    article = load_article(article_path)
+    encoder = like.retriever.encoder
+    stored = load_or_build(index_dir, article.content_hash, passages_of(article), encoder)
+    retriever = Retriever.from_stored(stored, encoder, like.retriever.fusion)
+    return ArticleBot(article, retriever, refusal=like.refusal)
+
+
+def evaluate_unseen(
+    core: ArticleBot,
+    articles: Iterable[tuple[Path, Path]],
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Each unseen article with the bundled article's deployed parameters."""
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="article-bot-eval-") as scratch:
+        for article_path, questions_path in articles:
+            progress(f"unseen article {article_path.name}: indexing and scoring")
+            other = core_for(article_path, core, Path(scratch) / article_path.stem)
+            scored = score(other, load_gold(questions_path))
+            fusion, rule = core.retriever.fusion, core.refusal
+            report[article_path.stem] = summarise(outcome(s, fusion, rule) for s in scored)
+    return report
+
+
 def evaluate(
-    core: ArticleBot, items: list[GoldItem], progress: Callable[[str], None] = lambda _: None
+    core: ArticleBot,
+    items: list[GoldItem],
+    progress: Callable[[str], None] = lambda _: None,
+    unseen: Iterable[tuple[Path, Path]] = UNSEEN,
 ) -> dict[str, Any]:
     progress(f"scoring {len(items)} gold questions")
     scored = score(core, items)
@@ -355,6 +396,7 @@ def evaluate(
         "refusal": asdict(core.refusal),
         "figures": summarise(outcome(s, core.retriever.fusion, core.refusal) for s in scored),
     }
+    report["unseen"] = evaluate_unseen(core, unseen, progress)
     return report
 
 
@@ -384,6 +426,8 @@ def format_report(report: dict[str, Any]) -> str:
         block("Held-out, min-max fusion, BM25 over jieba words", report["heldout_minmax_jieba"])
     deployed = report["deployed"]
     block("Deployed parameters on the whole set (in-sample)", deployed["figures"])
+    for name, figures in report["unseen"].items():
+        block(f"Unseen article {name} (deployed parameters, no tuning on it)", figures)
     f = report["followups"]
     lines.append(
         f"\nFollow-ups ({f['pairs']} pairs): Hit@1 {f['hit@1_with_context']:.3f} with context, "

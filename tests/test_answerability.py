@@ -1,0 +1,101 @@
+"""Bridges, lead-in lines, refusals that name what is missing, and the overview (issue 11).
+
+All through the real core: the converted model, FAISS, the index directory's tables.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.config import Settings
+from bot.core.answer import AnswerKind
+from bot.core.engine import ArticleBot
+from bot.core.overview import is_overview
+from bot.messages import CATALOGS
+from bot.render.html import answer_blocks
+from bot.render.text import render_answer
+from embeddings.bridges import build_tables
+from embeddings.store import BRIDGES_FILE, MANIFEST_FILE
+
+
+def _top(core: ArticleBot, question: str) -> str:
+    return core.retriever.search(question, k=1)[0].passage.text
+
+
+def test_romanised_names_find_their_paragraph(core: ArticleBot) -> None:
+    assert "津治通" in _top(core, "What is the Jinzhitong platform?")
+    assert "林宸旭" in _top(core, "Who is Lin Chen Xu?")
+    assert "清朗" in _top(core, "What is the Qinglang campaign against?")
+    assert "銀發" in _top(core, "How many households does the Yinfa platform cover?")
+
+
+def test_lexicon_bridges_english_words_to_the_articles_words(core: ArticleBot) -> None:
+    bridges = core.retriever.bridges
+    assert bridges is not None
+    assert "注册" in bridges.translations("regist")
+    assert "网民" in bridges.translations("netizen")
+    # A place abbreviation stands for its place: 京津冀 answers a question naming Hebei.
+    assert "冀" in bridges.translations("hebei")
+
+
+def test_tables_are_deterministic_and_persisted(core: ArticleBot, settings: Settings) -> None:
+    texts = [p.lexical_text() for p in core.retriever.passages]
+    first, second = build_tables(texts), build_tables(texts)
+    assert first == second
+    manifest = json.loads((settings.index_dir / MANIFEST_FILE).read_text())
+    assert BRIDGES_FILE in manifest["sha256"]
+    assert (settings.index_dir / BRIDGES_FILE).stat().st_size < 2_000_000
+    calibration = manifest["calibration"]
+    assert 0.5 < calibration["offtopic_dense_cross"] < calibration["offtopic_dense"] < 1.0
+
+
+def test_a_lead_in_line_is_quoted_with_the_paragraph_it_introduces(core: ArticleBot) -> None:
+    passages = core.retriever.passages
+    assert not any(p.text.rstrip().endswith(("──", "：", ":")) for p in passages)
+    lead_in = next(p for p in passages if "成果豐碩──" in p.text)
+    assert "深入貫徹落實" in lead_in.text
+    for question in ("What is Jinxinban?", "What is the price of Bitcoin?"):
+        assert not _top(core, question).startswith("近年來,天津網絡文明建設成果豐碩──")
+
+
+def test_refusal_names_the_missing_term_in_the_askers_script(core: ArticleBot) -> None:
+    answer = core.ask("津心办的下载地址是什么？")
+    assert answer.kind is AnswerKind.NOT_COVERED
+    assert answer.missing == ("下载地址",)
+    assert answer.closest is not None  # still one tap away
+    assert answer.to_json()["missing"] == ["下载地址"]
+    english = core.ask("What is the price of Bitcoin?")
+    assert english.kind is AnswerKind.NOT_COVERED
+    assert "Bitcoin" in english.missing
+
+
+def test_refusals_render_the_missing_term(core: ArticleBot) -> None:
+    answer = core.ask("津心办的下载地址是什么？")
+    text = render_answer(answer, core.article, CATALOGS["zh-Hans"])
+    assert text.startswith("这篇文章没有提到「下载地址」。")
+    blocks = answer_blocks(answer, core.article, len(core.retriever.passages), CATALOGS["en"])
+    assert blocks[0] == "The article does not mention “下载地址”."
+
+
+def test_answerable_questions_are_not_refused_for_their_wording(core: ArticleBot) -> None:
+    questions = ("津心办有多少注册用户？", "How many registered users does the Jinxinban app have?")
+    for question in questions:
+        answer = core.ask(question)
+        assert answer.kind is AnswerKind.ANSWER, (question, answer.missing)
+        assert "1880萬" in answer.quotes[0].passage.text
+
+
+def test_questions_about_the_whole_article_get_the_overview(core: ArticleBot) -> None:
+    for question in ("这篇文章讲了什么？", "What is this article about?", "有哪些部分？"):
+        answer = core.ask(question)
+        assert answer.kind is AnswerKind.OVERVIEW, question
+        assert answer.quotes[0].passage == core.retriever.passages[0]
+        assert answer.to_json()["kind"] == "overview"
+    text = render_answer(core.ask("What is this article about?"), core.article, CATALOGS["en"])
+    assert all(section.heading in text for section in core.article.sections)
+
+
+def test_questions_about_one_part_are_searched_not_overviewed() -> None:
+    assert not is_overview("成风化人这部分讲了什么？")
+    assert not is_overview("What does the article say about Jinxinban?")
+    assert is_overview("這篇文章主要講了什麼？")
