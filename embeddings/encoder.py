@@ -55,11 +55,17 @@ class QueryCache:
         self.capacity = capacity
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        # Counted so the benchmark (and an operator) can say how often the cache answers.
+        self.hits = 0
+        self.misses = 0
 
     def get(self, text: str) -> np.ndarray | None:
         with self._lock:
             vector = self._items.get(text)
-            if vector is not None:
+            if vector is None:
+                self.misses += 1
+            else:
+                self.hits += 1
                 self._items.move_to_end(text)
             return vector
 
@@ -250,8 +256,10 @@ def default_backend(spec: str) -> Backend:
     return "onnx" if spec == DEFAULT_MODEL else "sentence-transformers"
 
 
-def load_encoder(spec: str, data_dir: Path, backend: Backend | None = None) -> Encoder:
-    """The model ``spec`` ready to encode; ``backend`` overrides the default (tests, bench)."""
+def load_encoder(
+    spec: str, data_dir: Path, backend: Backend | None = None, threads: int = THREADS
+) -> Encoder:
+    """The model ``spec`` ready to encode; ``backend`` and ``threads`` are for tests and bench."""
     backend = backend or default_backend(spec)
     if backend == "onnx" and spec != DEFAULT_MODEL:
         raise EmbeddingError(f"only {DEFAULT_MODEL} has an ONNX export, not {spec!r}")
@@ -263,17 +271,17 @@ def load_encoder(spec: str, data_dir: Path, backend: Backend | None = None) -> E
     if backend == "onnx":
         from embeddings.onnx_encoder import load_onnx_encoder
 
-        return load_onnx_encoder(spec, Path(path), THREADS)
-    return _load_sentence_transformer(spec, str(path))
+        return load_onnx_encoder(spec, Path(path), threads)
+    return _load_sentence_transformer(spec, str(path), threads)
 
 
-def _load_sentence_transformer(spec: str, path: str) -> SentenceTransformerEncoder:
+def _load_sentence_transformer(spec: str, path: str, threads: int) -> SentenceTransformerEncoder:
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per load is noise in a chat console
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
 
     try:
         model = SentenceTransformer(path, device="cpu")
