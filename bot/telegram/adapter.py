@@ -100,6 +100,8 @@ def build_application(services: Services, token: str, base_url: str | None = Non
     )
     if base_url:
         builder = builder.base_url(base_url)
+        if base_url.rstrip("/").endswith("/bot"):  # a Bot API server's files sit beside it
+            builder = builder.base_file_url(base_url.rstrip("/")[: -len("bot")] + "file/bot")
     if options.read_timeout is not None:
         builder = builder.read_timeout(options.read_timeout)
     if services.liveness is not None:

@@ -860,6 +860,7 @@ class FakeBotApi:
         self._next_message_id: dict[int | str, int] = {}
         self._answered_queries: set[str] = set()
         self._file_ids = itertools.count(1)
+        self._uploads: dict[str, bytes] = {}  # file_id -> what getFile lets the bot download
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -1261,6 +1262,9 @@ class FakeBotApi:
         body: bytes,
         client_gone: Callable[[], bool],
     ) -> tuple[int, bytes, str]:
+        download = self._download(path)
+        if download is not None:
+            return download
         route = re.fullmatch(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)/?", path)
         if route is None:
             return 404, _json_bytes(ApiError(404, "Not Found").envelope()), _JSON_TYPE
@@ -1510,6 +1514,36 @@ class FakeBotApi:
         return described
 
     # ---- Bot API methods (each runs with the lock held) ------------------------------------
+
+    def upload(self, file_id: str, content: bytes) -> None:
+        """The bytes behind ``file_id`` (a document a test sends), for getFile and download."""
+        with self._cond:
+            self._uploads[file_id] = content
+
+    @_api_method("getFile")
+    def _api_get_file(self, params: JSONDict) -> Any:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self._uploads:
+            raise bad_request("invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self._uploads[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def _download(self, path: str) -> tuple[int, bytes, str] | None:
+        """``/file/bot<token>/<file_path>``: the bytes getFile pointed at, or None."""
+        route = re.fullmatch(r"/file/bot(?P<token>[^/]+)/documents/(?P<file_id>[^/]+)", path)
+        if route is None:
+            return None
+        if route["token"] != self.token:
+            return 401, b"Unauthorized", "text/plain"
+        with self._cond:
+            content = self._uploads.get(urllib.parse.unquote(route["file_id"]))
+        if content is None:
+            return 404, b"Not Found", "text/plain"
+        return 200, content, "application/octet-stream"
 
     @_api_method("getMe")
     def _api_get_me(self, params: JSONDict) -> Any:
