@@ -78,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     soak.add_argument("--log", type=Path, help="keep the bot's full log here")
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    bench.add_argument(
+        "--cmrc",
+        type=Path,
+        help="the CMRC 2018 trial set (SQuAD JSON): the shelf's 1/10/100 articles are made "
+        "from its contexts (default: synthetic articles)",
+    )
+    bench.add_argument(
+        "--shelf-only", action="store_true", help="only the shelf of 1, 10 and 100 articles"
+    )
     bench.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
     ev = sub.add_parser("eval", parents=[common], help="measure answers on the gold set")
     ev.add_argument(
@@ -266,9 +275,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.tools.bench import format_bench, run_bench
+    from bot.tools.shelf_bench import format_shelf, run_shelf_bench
 
-    result = run_bench(settings, quick=args.quick, progress=_progress)
-    print(format_bench(result))
+    if args.shelf_only:
+        result = run_shelf_bench(settings, quick=args.quick, cmrc=args.cmrc, progress=_progress)
+        print(format_shelf(result))
+    else:
+        result = run_bench(settings, quick=args.quick, progress=_progress, cmrc=args.cmrc)
+        print(format_bench(result))
     _write_json(args.json_path, result)
     return 0
 

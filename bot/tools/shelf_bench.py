@@ -1,0 +1,323 @@
+"""The shelf as it grows: index build, resident memory and answer time with 1, 10, 100 articles.
+
+Articles come from a script, never from the repository's own: Chinese Wikipedia text
+from the CMRC 2018 *trial* set when its file is given (``--cmrc``; two consecutive
+contexts an article, through the quality generator ``bot.tools.make_cmrc_articles``,
+its own questions as gold), else synthetic Markdown articles about invented places, each
+with questions only it answers. Either way every question has one right article, so
+the bench also reports how often the shelf quotes it (``own_article``), and, in the
+full run, how the rules for choosing among articles compare (``rules``).
+
+Memory is measured in a fresh ``python -m bot ask --json`` per size, serving the
+shelf from its reused indexes, like the rest of ``python -m bot bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import Settings
+from bot.core.answer import Answer
+from bot.core.shelf import Shelf
+
+Progress = Callable[[str], None]
+Result = dict[str, object]
+
+# Contexts of the CMRC trial set per generated article: about five paragraphs each, and
+# 100 articles use 200 of its 256 contexts.
+CMRC_CONTEXTS = 2
+
+
+@dataclass(frozen=True)
+class ShelfPlan:
+    sizes: tuple[int, ...]
+    questions: int  # timed per size (distinct; drawn round-robin over the shelf's articles)
+    rules: bool  # ask every article every question, to compare choosing rules (slow)
+
+
+QUICK = ShelfPlan(sizes=(1, 3), questions=6, rules=False)
+FULL = ShelfPlan(sizes=(1, 10, 100), questions=40, rules=True)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    article: str  # the shelf name of the article that answers it
+    answer: str  # text the right passage holds
+
+
+# ---- articles -----------------------------------------------------------------------------------
+
+_PLACES = [
+    "Aldmoor", "Brenvik", "Carrowgate", "Dunmere", "Elsfield", "Farrowby", "Glenhallow",
+    "Harrowdale", "Ivybridge", "Kestrelton", "Larkspur", "Marrowick", "Northcombe", "Oakhurst",
+    "Pennwick", "Quarrydale", "Ravensholt", "Saltmarsh", "Thornbury", "Umberleigh",
+]  # fmt: skip
+_THINGS = [
+    ("clock tower", "built"), ("stone bridge", "built"), ("library", "founded"),
+    ("observatory", "opened"), ("paper mill", "opened"), ("botanical garden", "planted"),
+    ("lifeboat station", "founded"), ("opera house", "opened"), ("salt works", "founded"),
+    ("tram line", "opened"),
+]  # fmt: skip
+
+
+def synthetic_article(number: int) -> tuple[str, list[tuple[str, str]]]:
+    """A Markdown article about an invented place, and (question, answer text) pairs for it."""
+    rng = random.Random(number)
+    place = f"{_PLACES[number % len(_PLACES)]} {number // len(_PLACES) + 1}"
+    things = rng.sample(_THINGS, 3)
+    lines = [f"# A Guide to {place}", ""]
+    lines += [f"{place} is a small town of {rng.randint(2, 90)},000 people on a river delta.", ""]
+    questions = []
+    for thing, verb in things:
+        year, count, price = rng.randint(1700, 1990), rng.randint(3, 60), rng.randint(2, 40)
+        lines += [f"## The {thing}", ""]
+        fact = f"The {thing} of {place} was {verb} in {year}."
+        lines += [f"{fact} It is {count} metres from the market square.", ""]
+        lines += [f"Entry to the {thing} costs {price} crowns; it is shut in winter.", ""]
+        questions.append((f"When was the {thing} of {place} {verb}?", str(year)))
+    return "\n".join(lines), questions
+
+
+def cmrc_article(data: list[dict], number: int) -> tuple[str, list[tuple[str, str]]]:
+    """Two CMRC contexts as one article, with their own (answerable) questions."""
+    from bot.tools.make_cmrc_articles import build
+
+    name = f"cmrc_{number:03d}"
+    text, gold = build(data, number * CMRC_CONTEXTS, CMRC_CONTEXTS, name, traditional=False)
+    return text, [(g["question"], g["answers"][0]) for g in gold if g["answers"]]
+
+
+def write_articles(folder: Path, count: int, cmrc: Path | None) -> list[Question]:
+    """``count`` articles in ``folder`` (one file each); every question with its article."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = json.loads(cmrc.read_text(encoding="utf-8"))["data"] if cmrc else None
+    if data is not None and count * CMRC_CONTEXTS > len(data):
+        raise ValueError(f"the CMRC file has {len(data)} contexts: too few for {count} articles")
+    questions = []
+    for number in range(count):
+        name = f"article_{number:03d}"
+        text, pairs = cmrc_article(data, number) if data else synthetic_article(number)
+        (folder / f"{name}.md").write_text(text, encoding="utf-8")
+        questions += [Question(q, name, answer) for q, answer in pairs]
+    return questions
+
+
+def _round_robin(questions: list[Question], count: int) -> list[Question]:
+    """Up to ``count`` questions, taking each article's first, then each one's second, …"""
+    by_article: dict[str, list[Question]] = {}
+    for q in questions:
+        by_article.setdefault(q.article, []).append(q)
+    out: list[Question] = []
+    for rank in range(max(len(v) for v in by_article.values())):
+        for items in by_article.values():
+            if rank < len(items) and len(out) < count:
+                out.append(items[rank])
+    return out
+
+
+# ---- measuring ----------------------------------------------------------------------------------
+
+
+def _hit(answer: Answer, question: Question) -> bool:
+    return bool(answer.quotes) and question.answer in answer.quotes[0].text
+
+
+def _served(settings: Settings, folder: Path, questions: list[str]) -> Result:
+    """A fresh ``python -m bot ask --json`` on the shelf: first answer and serving RSS."""
+    from bot.tools.bench import _ask_line, _rss_mb
+
+    command = [sys.executable, "-m", "bot", "ask", "--json"]
+    command += ["--data-dir", str(settings.data_dir), "--model", settings.model]
+    env = {**os.environ, "ARTICLES_DIR": str(folder)}
+    env.pop("ARTICLE_PATH", None)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        start = time.perf_counter()
+        with subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            encoding="utf-8",
+            env=env,
+        ) as proc:
+            try:
+                _ask_line(proc, questions[0], stderr)
+                first = time.perf_counter() - start
+                rss = [_rss_mb(proc.pid)]
+                for question in questions[1:]:
+                    _ask_line(proc, question, stderr)
+                    rss.append(_rss_mb(proc.pid))
+                assert proc.stdin is not None
+                proc.stdin.close()
+                proc.wait(timeout=60)
+            except BaseException:
+                proc.kill()
+                raise
+    return {"first_answer_warm_s": first, "serving_rss_peak_mb": max(rss)}
+
+
+def _timed_asks(shelf: Shelf, questions: list[Question]) -> tuple[list[float], list[Answer]]:
+    """Each question once, in order: distinct texts, so the query cache only helps across
+    articles (one encoding a question, as in service), never across questions."""
+    times, answers = [], []
+    for q in questions:
+        start = time.perf_counter()
+        answers.append(shelf.ask(q.text))
+        times.append(time.perf_counter() - start)
+    return times, answers
+
+
+def _shown_similarity(answer: Answer) -> float:
+    shown = answer.quotes[0] if answer.quotes else answer.closest
+    return shown.similarity if shown else 0.0
+
+
+RULES: dict[str, Callable[[Answer], tuple[float, ...]]] = {
+    # The shelf's rule: an answer beats a refusal, then the best quote's dense similarity.
+    "answered, then best quote's similarity": lambda a: (a.answered, _shown_similarity(a)),
+    "best quote's similarity alone": lambda a: (_shown_similarity(a),),
+    "answered, then any quote's highest similarity": lambda a: (
+        a.answered,
+        max((q.similarity for q in a.quotes), default=_shown_similarity(a)),
+    ),
+    # Fused scores are min-max normalised per article: the top one is ~1 everywhere.
+    "answered, then fused score (not comparable)": lambda a: (
+        a.answered,
+        a.quotes[0].score if a.quotes else 0.0,
+    ),
+}
+
+
+def compare_rules(shelf: Shelf, questions: list[Question]) -> Result:
+    """Every article answers every question on its own; each rule then picks one answer."""
+    names = shelf.names()
+    right = dict.fromkeys(RULES, 0)
+    for q in questions:
+        answers = [shelf.ask(q.text, article=name) for name in names]
+        for rule, key in RULES.items():
+            keys = [key(answer) for answer in answers]
+            right[rule] += names[keys.index(max(keys))] == q.article
+    return {rule: count / len(questions) for rule, count in right.items()}
+
+
+def shelf_size(
+    settings: Settings, scratch: Path, count: int, plan: ShelfPlan, *, cmrc: Path | None,
+    progress: Progress,
+) -> Result:  # fmt: skip
+    """One shelf of ``count`` generated articles: build, answer, serve."""
+    from bot.build import build_shelf
+
+    folder = scratch / f"articles_{count}"
+    questions = write_articles(folder, count, cmrc)
+    sized = replace(settings, articles_dir=folder, articles=())
+    progress(f"shelf of {count}: indexing")
+    start = time.perf_counter()
+    shelf = build_shelf(sized)
+    build_s = time.perf_counter() - start
+    asked = _round_robin(questions, plan.questions)
+    progress(f"shelf of {count}: {len(asked)} questions")
+    times, answers = _timed_asks(shelf, asked)
+    result: Result = {
+        "articles": len(shelf),
+        "paragraphs": sum(e.paragraphs for e in shelf.entries()),
+        "index_build_s": build_s,
+        "answer_p50_ms": float(np.percentile(np.asarray(times) * 1000, 50)),
+        "answer_p95_ms": float(np.percentile(np.asarray(times) * 1000, 95)),
+        "questions": len(asked),
+        "own_article": sum(a.article == q.article for a, q in zip(answers, asked, strict=True))
+        / len(asked),
+        "hit_at_1": sum(_hit(a, q) for a, q in zip(answers, asked, strict=True)) / len(asked),
+    }
+    if count > shelf.shortlist:
+        everything = Shelf(shelf.load, folder, shortlist=count)
+        everything.reload()  # the same indexes, reused: only the shortlist differs
+        all_times, all_answers = _timed_asks(everything, asked)
+        result["no_shortlist"] = {
+            "answer_p50_ms": float(np.percentile(np.asarray(all_times) * 1000, 50)),
+            "own_article": sum(
+                a.article == q.article for a, q in zip(all_answers, asked, strict=True)
+            )
+            / len(asked),
+        }
+        if plan.rules:
+            progress(f"shelf of {count}: every article answers every question (rules)")
+            result["rules"] = compare_rules(everything, asked)
+        del everything
+    del shelf
+    progress(f"shelf of {count}: serving from a fresh process")
+    result.update(_served(sized, folder, [q.text for q in asked]))
+    return result
+
+
+def shelf_scaling(
+    settings: Settings, scratch: Path, quick: bool, cmrc: Path | None, progress: Progress
+) -> Result:
+    """The shelf at every size of the plan, in one data directory (the model shared)."""
+    plan = QUICK if quick else FULL
+    return {
+        "source": "CMRC 2018 trial set" if cmrc else "synthetic",
+        "sizes": [
+            shelf_size(settings, scratch / f"shelf_{n}", n, plan, cmrc=cmrc, progress=progress)
+            for n in plan.sizes
+        ],
+    }
+
+
+def shelf_rows(result: Result) -> list[tuple[str, str, str, bool | None]]:
+    """Rows for the bench table: per size, build, p50, RSS and how often the right article."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+    sizes: list[dict] = result["sizes"]  # type: ignore[assignment]
+    for size in sizes:
+        label = f"shelf of {size['articles']} ({size['paragraphs']} paragraphs, {result['source']})"
+        rows += [
+            (f"{label}: index build", f"{size['index_build_s']:.1f} s", "", None),
+            (f"{label}: answer p50", f"{size['answer_p50_ms']:.0f} ms", "", None),
+            (f"{label}: serving RSS", f"{size['serving_rss_peak_mb']:.0f} MB", "", None),
+            (f"{label}: own article quoted", f"{size['own_article']:.0%}", "", None),
+        ]
+        if "no_shortlist" in size:
+            full = size["no_shortlist"]
+            value = f"{full['answer_p50_ms']:.0f} ms, own article {full['own_article']:.0%}"
+            rows.append((f"{label}: searching every article", value, "", None))
+        for rule, share in size.get("rules", {}).items():
+            rows.append((f"{label}: rule {rule}", f"{share:.0%}", "", None))
+    return rows
+
+
+def run_shelf_bench(
+    settings: Settings, *, quick: bool, cmrc: Path | None, progress: Progress
+) -> Result:
+    """``python -m bot bench --shelf-only``: this section alone, in a scratch data directory."""
+    from bot.tools.bench import _share_model
+
+    scratch = Path(tempfile.mkdtemp(prefix="article-bot-shelf-"))
+    try:
+        data_dir = scratch / "data"
+        data_dir.mkdir()
+        _share_model(settings.data_dir, data_dir)  # else the first build converts the model
+        started = time.perf_counter()
+        result = shelf_scaling(replace(settings, data_dir=data_dir), scratch, quick, cmrc, progress)
+        result["duration_s"] = time.perf_counter() - started
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def format_shelf(result: Result) -> str:
+    rows = shelf_rows(result)
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{figure:<{width}}  {value}" for figure, value, _, _ in rows]
+    return "\n".join([*lines, f"\n(shelf bench took {result['duration_s']:.0f} s)"])
