@@ -16,7 +16,8 @@
 # Only 127.0.0.1 is contacted: containers run with --network none or the host's network.
 #
 # Environment: BASE_IMAGE (skip the choice above), SMOKE_IMAGE (tag, default article-bot:smoke),
-# SMOKE_ONLINE=1 (build with pip's network instead of the wheelhouse).
+# SMOKE_ONLINE=1 (build with pip's network instead of the wheelhouse), SMOKE_KNOWN_FAILURES
+# (space-separated check names, e.g. "sigterm", reported as KNOWN FAILURE instead of failing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,12 @@ T_START=$(date +%s)
 
 say() { echo "smoke: $*"; }
 fail() { echo "smoke: FAILED: $*" >&2; exit 1; }
+check_fail() {  # NAME MESSAGE: fails unless NAME is listed in SMOKE_KNOWN_FAILURES
+    case " ${SMOKE_KNOWN_FAILURES:-} " in
+        *" $1 "*) echo "smoke: KNOWN FAILURE ($1): $2" >&2 ;;
+        *) fail "$2" ;;
+    esac
+}
 elapsed() { echo $(( $(date +%s) - $1 )); }
 
 cleanup() {
@@ -182,7 +189,7 @@ t=$(date +%s)
 docker stop -t 10 "$RUN_ID-bot" >/dev/null
 code=$(docker inspect --format '{{.State.ExitCode}}' "$RUN_ID-bot")
 say "docker stop during the outage: exit $code after $(elapsed "$t") s"
-[ "$code" != 137 ] || fail "SIGTERM did not stop the bot within 10 s (SIGKILL)"
+[ "$code" != 137 ] || check_fail sigterm "SIGTERM did not stop the bot within 10 s (SIGKILL)"
 if grep -q "DEBUG" <(docker logs "$RUN_ID-bot" 2>&1); then fail "DEBUG lines in the container log"; fi
 
 # ---- 4. docker compose ---------------------------------------------------------------------
