@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +113,7 @@ def test_compose_restarts_after_crashes_and_reboots_but_not_after_a_stop() -> No
     assert service["restart"] == "unless-stopped"
     assert service["stop_grace_period"] == "10s"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "unless-stopped" in readme and "78" in readme and "69" in readme
+    assert "`restart: unless-stopped`" in readme and "`78`" in readme and "`69`" in readme
 
 
 def test_compose_health_check_runs_the_health_command() -> None:
@@ -218,3 +221,27 @@ def test_the_readme_shows_the_commands_the_image_runs() -> None:
     assert "make install" in readme
     assert "python -m bot telegram" in readme
     assert "docker compose up" in readme or "docker-compose up" in readme
+
+
+# ---- the fake Bot API the smoke test runs on its own ------------------------------------------
+
+
+def test_the_standalone_fake_bot_api_serves_a_queued_message_and_stops_on_sigterm() -> None:
+    from bot.tools.fakeapi.server import DEFAULT_TOKEN
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.tools.fakeapi", "--ask", "你好", "--seconds", "120"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as server:
+        assert server.stdout is not None
+        first = server.stdout.readline().split()
+        assert first[0] == "base_url" and first[1].startswith("http://127.0.0.1:")
+        url = f"{first[1]}{DEFAULT_TOKEN}/getUpdates"
+        with urllib.request.urlopen(url, data=b"", timeout=30) as reply:  # loopback only
+            updates = json.load(reply)["result"]
+        assert [u["message"]["text"] for u in updates] == ["你好"]
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+        assert "stopping" in server.stdout.read()
