@@ -65,9 +65,38 @@ def _stem_words() -> object:
     return _stemmer()
 
 
-def english_stems(text: str) -> list[str]:
-    """Stems of the content words of English text, in order, duplicates dropped."""
-    words = [w for w in _LATIN.findall(text.lower()) if w not in ENGLISH_STOPWORDS]
+# Words any question about an article uses ("what does the article mention…"): they
+# translate to nothing the question is about (article → 专题, report → 举报).
+ENGLISH_QUESTION_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """article text story piece report mention mentioned mentions say says said tell tells
+        told describe described describes according talk talks written write writes main kind
+        type sort way ways thing things part parts give gives given name named called list
+        anything something someone anyone exactly really please know happen happens""",
+    )
+)
+# British spellings readers write; CC-CEDICT glosses are American (behavior, civilized).
+_BRITISH = (
+    (re.compile(r"our(s|ed|ing)?$"), r"or\1"),
+    (re.compile(r"is(e|es|ed|ing|ation|ations)$"), r"iz\1"),
+)
+
+
+def _american(word: str) -> str:
+    for pattern, replacement in _BRITISH:
+        if len(word) > 6:
+            word = pattern.sub(replacement, word)
+    return word
+
+
+def english_stems(text: str, question: bool = False) -> list[str]:
+    """Stems of the content words of English text, in order, duplicates dropped.
+
+    For a ``question``, the words every question about an article uses are dropped too.
+    """
+    skip = ENGLISH_STOPWORDS | ENGLISH_QUESTION_WORDS if question else ENGLISH_STOPWORDS
+    words = [_american(w) for w in _LATIN.findall(text.lower()) if w not in skip]
     stems = _stem_words().stemWords(words)  # type: ignore[attr-defined]
     return list(dict.fromkeys(s for s in stems if len(s) >= 2))
 
@@ -257,7 +286,7 @@ class Bridges:
 
     def lexicon_scores(self, question: str) -> np.ndarray:
         total = np.zeros(self._lexicon.shape[1])
-        for stem in english_stems(question):
+        for stem in english_stems(question, question=True):
             ids = list(self.tables.stems.get(stem, ()))
             if ids:
                 total += self._lexicon[ids].max(axis=0)

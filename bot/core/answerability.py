@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.bridges import ENGLISH_STOPWORDS, Bridges, english_stems
+from embeddings.bridges import ENGLISH_QUESTION_WORDS, ENGLISH_STOPWORDS, Bridges, english_stems
 from embeddings.encoder import Encoder
 from embeddings.normalize import normalize
 
@@ -40,32 +40,45 @@ CHINESE_QUESTION_WORDS = _word_set(
     可以 能够 进行 情况 方面 什么样 哪方面 说明 讲了 说了 谈到 是谁 叫什么 哪一年 哪一天 一些
     具体 其中 之后 之前 以及 还有 或者 通过 为了 怎么办 干什么 做什么 有什么 是什么 分别"""
 )
-ENGLISH_QUESTION_WORDS = _word_set(
-    """article text story piece mention mentioned mentions say says said tell tells told
-    describe described describes according talk talks written write writes main kind
-    type sort way ways thing things part parts give gives given name named called list
-    anything something someone anyone exactly really please know much many happen happens"""
-)
 
 # Answer types: what the question asks for, and what a passage needs to hold to answer it.
+# Checked in this order: the first that matches is what the question wants.
 _WANTS = {
+    "age": re.compile(r"多大年纪|几岁|多少岁|年龄|年纪|今年多大|how old|\bage\b"),
+    "money": re.compile(
+        r"多少钱|价格|价钱|费用|收费|票价|门票|how much (?:does|do|is|are|will)\b.*\bcost|\bprice"
+        r"|\bcost\b|\bfees?\b|\bcharge"
+    ),
+    "maker": re.compile(
+        r"哪家公司|什么公司|哪个公司|谁开发|谁设计|谁建"
+        r"|which company|who (?:built|designed|developed|made)"
+    ),
     "number": re.compile(
-        r"多少|多大|多高|多长|多久|几[个位次项年万名家座条种岁]|how (?:many|much|often|old|long)"
+        r"多少|多大|多高|多长|多久|(?<![这近前哪])几[个位次项年万名家座条种]"
+        r"|how (?:many|much|often|long)"
         r"|what (?:number|percentage|share)"
     ),
     "date": re.compile(
-        r"哪一?年|哪一?天|什么时候|何时|几月|几号|日期|\bwhen\b|what (?:year|date|day)"
+        r"哪一?年|哪一?天|什么时候|何时|几月|几号|日期|^when\b|what (?:year|date|day)"
     ),
-    "person": re.compile(r"谁|哪位|\bwho\b|\bwhom\b|\bwhose\b"),
-    "address": re.compile(r"网址|网站|链接|官网|下载地址|website|\burl\b|\blink\b|web address"),
+    # Only as the question's own word: "kids who grew up" asks for no person.
+    "person": re.compile(r"谁|哪位|^(?:who|whom|whose)\b"),
+    "address": re.compile(
+        r"网址|链接|官网|下载地址|\burl\b|web ?address|website address|what(?:'s| is) the website"
+        r"|link to"
+    ),
 }
+# What a passage must hold to answer each: generic shapes of Chinese news text.
 _HOLDS = {
+    "age": re.compile(r"\d+\s*岁|年龄|[一二三四五六七八九十]+岁"),
+    "money": re.compile(r"\d\s*(?:元|块|美元|港元|欧元)|价格|费用|免费|收费|票价|[$¥￥]"),
+    "maker": re.compile(r"公司|集团|企业|研发|开发|设计|承建|建设单位|厂"),
     "number": re.compile(r"\d|[十百千万亿]"),
     "date": re.compile(r"\d{4}年?|\d{1,2}月|\d{1,2}日|今年|去年|明年|今日|昨日|今天|日前|近年"),
-    # A person in Chinese news text: a role, a name introduced by it, or a reported speaker.
+    # A person or body: a role, a reported speaker, or an organisation that acts.
     "person": re.compile(
-        r"记者|选手|书记|主任|主席|市长|部长|局长|院长|校长|经理|教授|专家|先生|女士|同志|模范|好人|说[:：,，。]"
-        r"|表示|指出|介绍说|习近平"
+        r"记者|选手|书记|主任|主席|市长|部长|局长|院长|校长|经理|教授|专家|先生|女士|同志"
+        r"|说[:：,，。]|表示|指出|办公室|委员会|部门|中心|政府|机构|组织"
     ),
     "address": re.compile(r"https?://|www\.|\.(?:com|cn|org|net)\b"),
 }
@@ -84,6 +97,36 @@ class Evidence:
     names: int  # how many of them are names or numbers (北京, Bitcoin, 2023): the surest sign
     wanted: str | None  # the answer type the question asks for, if any
     type_found: bool  # the best passage holds that type (True when nothing is wanted)
+    focus: bool = False  # a missing term is what the question asks about (面积 in 面积有多大)
+
+
+# Question words, and what may stand between one and the term it asks about.
+_ASKING = re.compile(
+    r"什么|甚么|多少|哪[里儿个些位年天]?|几|怎么|怎样|如何|谁|吗|啥|多大|多长|多久|多高|多远"
+)
+_LINK = re.compile(r"[的是有了在个一要能可以]{0,3}")
+_ENGLISH_ASKING = re.compile(
+    r"\b(?:what|which|who|whose|how|where|when)(?:'s| is| are| was| were| does| do| did)?"
+    r"(?: (?:many|much|big|old|long|the|a|an|of|to))*\s+$"
+)
+
+
+def _in_focus(norm: str, start: int, end: int) -> bool:
+    """Whether the term at ``norm[start:end]`` is what the question asks about.
+
+    In Chinese the asked-about thing sits next to the question word (面积有多大, 有多少个
+    地铁站, 门票怎么买); in English it follows "what is the", "how many". A missing term
+    there is the question's subject, not the asker's wording of something else.
+    """
+    after, before = norm[end:], norm[:start]
+    for asking in _ASKING.finditer(after):
+        if _LINK.fullmatch(after[: asking.start()]):
+            return True
+        break
+    for asking in _ASKING.finditer(before):
+        if _LINK.fullmatch(before[asking.end() :]):
+            return True
+    return bool(_ENGLISH_ASKING.search(before))
 
 
 def _segment(run: str, words: frozenset[str]) -> list[tuple[int, str]]:
@@ -212,4 +255,5 @@ class Answerability:
             for a, b in spans
         )
         wanted = next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
-        return Evidence(_merge(spans, typed), names, wanted, holds(wanted, passage_text))
+        focus = any(_in_focus(norm, a, b) for a, b in spans)
+        return Evidence(_merge(spans, typed), names, wanted, holds(wanted, passage_text), focus)

@@ -24,7 +24,7 @@ from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
 # What the refusal rule reads, in this order (see :func:`refusal_features`).
-FEATURES = ("dense", "coverage", "names", "missing", "phrase", "no_type", "cross")
+FEATURES = ("dense", "coverage", "names", "missing", "phrase", "focus", "no_type", "cross")
 
 
 def refusal_features(
@@ -44,9 +44,12 @@ def refusal_features(
         evidence is not None
         and any((len(t) >= 3 and not t.isascii()) or " " in t for t in evidence.missing)
     )
+    focus = float(evidence is not None and evidence.focus)
     no_type = float(evidence is not None and not evidence.type_found)
     coverage = 0.0 if cross else coverage
-    return np.array([dense - reference, coverage, names, missing, phrase, no_type, float(cross)])
+    return np.array(
+        [dense - reference, coverage, names, missing, phrase, focus, no_type, float(cross)]
+    )
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,9 @@ class RefusalRule:
     of answerable ones. Refuse when ``bias + weights · features`` reaches ``threshold``.
     """
 
-    weights: tuple[float, ...] = (-16.54, -3.9, 4.2, 0.05, 0.43, 2.12, -2.92)
-    bias: float = 0.75
-    threshold: float = 0.54
+    weights: tuple[float, ...] = (-0.46, -3.94, 4.82, -0.25, 0.56, 1.93, 5.8, -2.07)
+    bias: float = -0.74
+    threshold: float = -0.2
 
     def score(self, features: np.ndarray) -> float:
         return self.bias + float(np.dot(self.weights, features))
