@@ -45,10 +45,11 @@ class ShelfPlan:
     sizes: tuple[int, ...]
     questions: int  # timed per size (distinct; drawn round-robin over the shelf's articles)
     rules: bool  # ask every article every question, to compare choosing rules (slow)
+    gold_neighbours: int  # the gold set on the bundled article among this many others; 0: skip
 
 
-QUICK = ShelfPlan(sizes=(1, 3), questions=6, rules=False)
-FULL = ShelfPlan(sizes=(1, 10, 100), questions=40, rules=True)
+QUICK = ShelfPlan(sizes=(1, 3), questions=6, rules=False, gold_neighbours=0)
+FULL = ShelfPlan(sizes=(1, 10, 100), questions=40, rules=True, gold_neighbours=9)
 
 
 @dataclass(frozen=True)
@@ -217,12 +218,14 @@ def shelf_size(
     settings: Settings, scratch: Path, count: int, plan: ShelfPlan, *, cmrc: Path | None,
     progress: Progress,
 ) -> Result:  # fmt: skip
-    """One shelf of ``count`` generated articles: build, answer, serve."""
+    """One shelf of ``count`` generated articles, indexed from nothing: build, answer, serve."""
     from bot.build import build_shelf
 
     folder = scratch / f"articles_{count}"
     questions = write_articles(folder, count, cmrc)
-    sized = replace(settings, articles_dir=folder, articles=())
+    sized = replace(
+        settings, data_dir=_own_data_dir(settings, scratch), articles_dir=folder, articles=()
+    )
     progress(f"shelf of {count}: indexing")
     start = time.perf_counter()
     shelf = build_shelf(sized)
@@ -262,18 +265,67 @@ def shelf_size(
     return result
 
 
+def _own_data_dir(settings: Settings, scratch: Path) -> Path:
+    """A data directory with no index in it, sharing the converted model (no conversion)."""
+    from bot.tools.bench import _share_model
+
+    data_dir = scratch / "data"
+    data_dir.mkdir(parents=True)
+    _share_model(settings.data_dir, data_dir)
+    return data_dir
+
+
+def gold_on_shelf(
+    settings: Settings, scratch: Path, neighbours: int, cmrc: Path | None, progress: Progress
+) -> Result:
+    """The project's gold set on ``settings.article`` alone, then among ``neighbours`` others.
+
+    What a shelf can cost: an answerable question quoted from another article, or an
+    unanswerable one that some other article answers with confidence.
+    """
+    from bot.build import build_shelf
+    from bot.tools.evaluate import load_gold
+
+    folder = scratch / "neighbours"
+    write_articles(folder, neighbours, cmrc)
+    progress(f"gold set: the bundled article among {neighbours} others")
+    data_dir = _own_data_dir(settings, scratch)
+    shelf = build_shelf(replace(settings, data_dir=data_dir, articles_dir=folder,
+                                articles=(settings.article,)))  # fmt: skip
+    home = shelf.names()[0]
+    gold = load_gold()
+    out: Result = {"articles": len(shelf), "questions": len(gold)}
+    for label, article in (("alone", home), ("shelf", None)):
+        answers = [shelf.ask(item.question, article=article) for item in gold]
+        pairs = list(zip(gold, answers, strict=True))
+        answerable = [(g, a) for g, a in pairs if g.answerable]
+        unanswerable = [a for g, a in pairs if not g.answerable]
+        out[label] = {
+            "answerable_from_own_article": sum(a.article == home for _, a in answerable)
+            / len(answerable),
+            "answerable_refused": sum(not a.answered for _, a in answerable) / len(answerable),
+            "unanswerable_refused": sum(not a.answered for a in unanswerable) / len(unanswerable),
+        }
+    return out
+
+
 def shelf_scaling(
     settings: Settings, scratch: Path, quick: bool, cmrc: Path | None, progress: Progress
 ) -> Result:
-    """The shelf at every size of the plan, in one data directory (the model shared)."""
+    """The shelf at every size of the plan, each size indexed from nothing (the model shared)."""
     plan = QUICK if quick else FULL
-    return {
+    result: Result = {
         "source": "CMRC 2018 trial set" if cmrc else "synthetic",
         "sizes": [
             shelf_size(settings, scratch / f"shelf_{n}", n, plan, cmrc=cmrc, progress=progress)
             for n in plan.sizes
         ],
     }
+    if plan.gold_neighbours:
+        result["gold"] = gold_on_shelf(
+            settings, scratch / "gold", plan.gold_neighbours, cmrc, progress
+        )
+    return result
 
 
 def shelf_rows(result: Result) -> list[tuple[str, str, str, bool | None]]:
@@ -294,6 +346,17 @@ def shelf_rows(result: Result) -> list[tuple[str, str, str, bool | None]]:
             rows.append((f"{label}: searching every article", value, "", None))
         for rule, share in size.get("rules", {}).items():
             rows.append((f"{label}: rule {rule}", f"{share:.0%}", "", None))
+    gold: dict | None = result.get("gold")  # type: ignore[assignment]
+    if gold:
+        for label in ("alone", "shelf"):
+            figures = gold[label]
+            where = "alone" if label == "alone" else f"among {gold['articles'] - 1} others"
+            value = (
+                f"answerable from it {figures['answerable_from_own_article']:.0%}, "
+                f"refused {figures['answerable_refused']:.0%}; "
+                f"unanswerable refused {figures['unanswerable_refused']:.0%}"
+            )
+            rows.append((f"gold set, bundled article {where}", value, "", None))
     return rows
 
 
@@ -309,7 +372,8 @@ def run_shelf_bench(
         data_dir.mkdir()
         _share_model(settings.data_dir, data_dir)  # else the first build converts the model
         started = time.perf_counter()
-        result = shelf_scaling(replace(settings, data_dir=data_dir), scratch, quick, cmrc, progress)
+        served = replace(settings, data_dir=data_dir)
+        result = shelf_scaling(served, scratch / "shelf", quick, cmrc, progress)
         result["duration_s"] = time.perf_counter() - started
         return result
     finally:
