@@ -119,6 +119,16 @@ def test_the_batcher_passes_a_chosen_article(shelf: Shelf) -> None:
 
     assert asyncio.run(both()) == ["sample_article", "tea_market"]
 
+    async def unknown() -> None:
+        batcher = Batcher(shelf)
+        try:
+            await batcher.ask("When does the market open?", article="nope")
+        finally:
+            await batcher.close()
+
+    with pytest.raises(ShelfError, match="no article named 'nope'"):
+        asyncio.run(unknown())
+
 
 def test_the_attribution_names_the_article_only_on_a_shelf_of_several(
     shelf: Shelf, settings3: Settings
@@ -190,6 +200,11 @@ def test_articles_dir_reload_adds_updates_removes_and_skips_broken(
     assert report.updated == ("railway",) and report.removed == ("tea_market",)
     assert "41 francs" in shelf.ask("How much is a return ticket?").quotes[0].text
     assert (settings3.data_dir / "indexes" / "railway" / "manifest.json").is_file()
+
+    (folder / "railway.md").unlink()
+    report = shelf.reload()  # the last article gone: a mistake, not an empty shelf
+    assert report.removed == () and "no article left" in report.failed[-1][1]
+    assert shelf.names() == ["railway"]
 
 
 def test_add_puts_a_new_article_on_the_shelf_and_keeps_names_unique(

@@ -19,7 +19,7 @@ import logging
 from bot.core.answer import Answer
 from bot.core.engine import ArticleBot
 from bot.core.followup import Turn
-from bot.core.shelf import Shelf
+from bot.core.shelf import Shelf, ShelfError
 
 # (question, the asker's last turn, the shelf article asked (None: all), the reply's future)
 _Item = tuple[str, Turn | None, str | None, "asyncio.Future[Answer]"]
@@ -54,6 +54,9 @@ class Batcher:
         """
         if article is not None and not isinstance(self.core, Shelf):
             raise ValueError(f"a single article has no shelf names: got {article!r}")
+        if article is not None and isinstance(self.core, Shelf) and self.core.get(article) is None:
+            # Checked here, so that one asker's unknown name fails their question, not a batch.
+            raise ShelfError(f"no article named {article!r} on the shelf")
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._tasks = [

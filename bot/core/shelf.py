@@ -256,7 +256,8 @@ class Shelf:
     def reload(self) -> Reloaded:
         """Re-read the pinned files and the directory: new files join, changed ones are
         re-indexed, vanished ones leave. A file that fails is reported and keeps its place
-        (its previous version, if it had one).
+        (its previous version, if it had one). A reload that would leave no article at all
+        changes nothing.
         """
         with self._lock:
             sources = self._sources()
@@ -284,6 +285,12 @@ class Shelf:
             order = [n for n in self._items if n in kept] + [
                 n for n in kept if n not in self._items
             ]
+            if not kept and self._items:
+                # Every question needs an article: an emptied directory is a mistake to
+                # report, not a shelf to serve.
+                directory = self.directory or "the shelf"
+                why = "no article left: the shelf is kept as it was"
+                return Reloaded(failed=(*failed, (str(directory), why)))
             removed = tuple(n for n in self._items if n not in kept)
             self._items = {n: kept[n] for n in order}
         return Reloaded(tuple(added), tuple(updated), removed, tuple(failed))
