@@ -27,7 +27,7 @@ from embeddings.export import CONFIG_FILE, GRAPH_FILE, TOKENIZER_FILE, WORD_TABL
 # Texts per forward call, and padded tokens per call: sorting by length and capping both
 # keeps a long passage from padding 63 short ones to its length.
 BATCH_TEXTS = 64
-BATCH_TOKENS = 8192
+BATCH_TOKENS = 2048
 # What InferenceSession raises for a missing, damaged or unloadable graph.
 _ORT_ERRORS = (
     ort_state.Fail,
