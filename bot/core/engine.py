@@ -25,6 +25,10 @@ from embeddings.retrieval import Hit, Retriever
 
 # What the refusal rule reads, in this order (see :func:`refusal_features`).
 FEATURES = ("dense", "coverage", "names", "missing", "phrase", "focus", "no_type", "cross")
+# The direction each may push: a higher score or coverage never makes a refusal likelier,
+# more missing terms never less likely; ``bot eval`` drops a feature whose fitted weight
+# points the other way rather than let one article's quirks teach the rule backwards.
+SIGNS = (-1, -1, 1, 1, 1, 1, 1, 0)
 
 
 def refusal_features(
@@ -64,9 +68,9 @@ class RefusalRule:
     of answerable ones. Refuse when ``bias + weights · features`` reaches ``threshold``.
     """
 
-    weights: tuple[float, ...] = (-0.46, -3.94, 4.82, -0.25, 0.56, 1.93, 5.8, -2.07)
-    bias: float = -0.74
-    threshold: float = -0.2
+    weights: tuple[float, ...] = (-1.44, -3.58, 4.6, 0.0, 0.53, 1.97, 5.91, -2.06)
+    bias: float = -0.94
+    threshold: float = 0.29
 
     def score(self, features: np.ndarray) -> float:
         return self.bias + float(np.dot(self.weights, features))

@@ -21,7 +21,14 @@ import numpy as np
 
 from bot.core.answer import Answer, AnswerKind
 from bot.core.answerability import Evidence, holds
-from bot.core.engine import FEATURES, ArticleBot, RefusalRule, clean_question, refusal_features
+from bot.core.engine import (
+    FEATURES,
+    SIGNS,
+    ArticleBot,
+    RefusalRule,
+    clean_question,
+    refusal_features,
+)
 from bot.core.followup import Turn
 from corpus.ingest import load_article
 from embeddings.lexical import LexicalIndex
@@ -36,7 +43,8 @@ FOLLOWUPS = GOLD.with_name("followups.jsonl")
 # Articles nothing is tuned on (bot/tools/data/unseen/README.md): each with its questions.
 UNSEEN_DIR = GOLD.with_name("unseen")
 UNSEEN = tuple(
-    (UNSEEN_DIR / f"{name}.md", UNSEEN_DIR / f"{name}.jsonl") for name in ("cmrc_a", "cmrc_b")
+    (UNSEEN_DIR / f"{name}.md", UNSEEN_DIR / f"{name}.jsonl")
+    for name in ("cmrc_a", "cmrc_b", "cmrc_c")
 )
 MAX_ANSWERABLE_REFUSED = 0.02  # the refusal rule may decline at most this share of answerable
 
@@ -251,12 +259,30 @@ def choose_fusion(train: list[Scored], method: str) -> FusionConfig:
     )
 
 
+def fit_signed(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """The logistic fit with each weight in its direction (:data:`SIGNS`).
+
+    A weight fitted the wrong way round drops its feature (the worst first) and the rest
+    are refitted: deterministic, and the rule keeps to what the evidence means.
+    """
+    active = list(range(x.shape[1]))
+    while True:
+        fitted, bias = fit_logistic(x[:, active], y)
+        weights = np.zeros(x.shape[1])
+        weights[active] = fitted
+        signed = weights * np.array(SIGNS)
+        wrong = [(float(v), i) for i, v in enumerate(signed) if v < 0]
+        if not wrong:
+            return weights, bias
+        active.remove(min(wrong)[1])
+
+
 def choose_rule(train: list[Scored], fusion: FusionConfig) -> RefusalRule:
     """Fit the logistic rule, then refuse as many unanswerable as the answerable budget allows."""
     searched = [s for s in train if not s.screened and not s.overview]
     x = np.array([features(s, int(ranking_order(s, fusion)[0])) for s in searched])
     answerable = np.array([s.item.answerable for s in searched])
-    weights, bias = fit_logistic(x, (~answerable).astype(np.float64))
+    weights, bias = fit_signed(x, (~answerable).astype(np.float64))
     rounded = tuple(round(float(w), 2) for w in weights)
     scores = round(bias, 2) + x @ np.array(rounded)
     budget = MAX_ANSWERABLE_REFUSED * max(int(answerable.sum()), 1)
