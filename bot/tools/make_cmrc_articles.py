@@ -42,7 +42,8 @@ def paragraphs_of(context: str) -> list[str]:
         elif sentence:
             out.append(sentence)
     if len(out) > 1 and len(out[-1]) < PARAGRAPH_CHARS // 3:
-        out[-2] += out.pop()
+        tail = out.pop()  # popped first: `out[-2] += out.pop()` indexes after the pop
+        out[-1] += tail
     return out
 
 
