@@ -42,12 +42,22 @@ from embeddings.convert import (
 log = logging.getLogger(__name__)
 
 # Bump when the files written here change, so exports from an older exporter are redone.
-EXPORTER_VERSION = 1
+EXPORTER_VERSION = 2
 GRAPH_FILE = "model.onnx"
+# The graph's weights beside it: ONNX Runtime memory-maps an external data file where it
+# copies weights embedded in the protobuf (56 MB less resident, measured with one session).
+GRAPH_DATA_FILE = "model.onnx.data"
 WORD_TABLE_FILE = "word_embeddings.q4_0"
 CONFIG_FILE = "encoder.json"
 TOKENIZER_FILE = "tokenizer.json"
-_REQUIRED_FILES = (GRAPH_FILE, WORD_TABLE_FILE, CONFIG_FILE, TOKENIZER_FILE, SIZES_FILE)
+_REQUIRED_FILES = (
+    GRAPH_FILE,
+    GRAPH_DATA_FILE,
+    WORD_TABLE_FILE,
+    CONFIG_FILE,
+    TOKENIZER_FILE,
+    SIZES_FILE,
+)
 _OPSET = 17
 
 
@@ -150,7 +160,12 @@ def _write_graph(checkpoint: Path, directory: Path) -> dict[str, Any]:
             hidden_size=hidden,
             opt_level=0,
         )
-    fused.save_model_to_file(str(directory / GRAPH_FILE))
+    # ORT's optimizer names the data file after the graph: GRAPH_FILE + ".data".
+    fused.save_model_to_file(
+        str(directory / GRAPH_FILE), use_external_data_format=True, all_tensors_to_one_file=True
+    )
+    if not (directory / GRAPH_DATA_FILE).is_file():
+        raise OSError(f"the optimizer wrote no {GRAPH_DATA_FILE}")
     raw.unlink()
     return {
         "hidden": hidden,
