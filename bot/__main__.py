@@ -203,7 +203,7 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.build import build_core
+    from bot.build import build_shelf
     from bot.config import require_telegram_token, require_webhook_secret
     from bot.core.batcher import Batcher
     from bot.telegram.adapter import build_application
@@ -211,15 +211,21 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
 
     token = require_telegram_token(settings)
     secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
-    core = build_core(settings)
+    shelf = build_shelf(settings)
+    if shelf.directory is None:  # admins' uploads go to the data dir, and come back on start
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        shelf.directory = settings.uploads_dir
+        shelf.reload()
     options = TelegramOptions(
         questions_per_minute=settings.questions_per_minute,
         heartbeat=settings.heartbeat_file,
         allowed_chat_ids=settings.allowed_chat_ids,
         webhook=bool(args.webhook_url),
         state_file=settings.data_dir / "telegram-state.sqlite3",
+        admin_chat_ids=settings.admin_chat_ids,
+        uploads=shelf.directory,
     )
-    services = Services(core, Batcher(core), options, _open_feedback(settings))
+    services = Services(shelf, Batcher(shelf), options, _open_feedback(settings))
     app = build_application(services, token, settings.telegram_api_base_url)
     try:
         asyncio.run(_get_me(app.bot))  # a bad token or no Bot API: one line, not a traceback

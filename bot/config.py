@@ -43,6 +43,13 @@ class Settings:
     questions_per_minute: int = 20
     # Chats the Telegram bot serves; None serves everyone (see the README on the rest).
     allowed_chat_ids: frozenset[int] | None = None
+    # Private chats (users) who may add articles by sending a document, and /reload.
+    admin_chat_ids: frozenset[int] = frozenset()
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where admins' documents are saved: ARTICLES_DIR, else the data directory's own."""
+        return self.articles_dir or self.data_dir / "articles"
 
     @property
     def heartbeat_file(self) -> Path:
@@ -86,6 +93,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["questions_per_minute"] = _positive_int("QUESTIONS_PER_MINUTE", env)
     if env.get("ALLOWED_CHAT_IDS", "").strip():
         values["allowed_chat_ids"] = _chat_ids("ALLOWED_CHAT_IDS", env)
+    if env.get("ADMIN_CHAT_IDS", "").strip():
+        values["admin_chat_ids"] = _chat_ids("ADMIN_CHAT_IDS", env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)

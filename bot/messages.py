@@ -106,6 +106,14 @@ class Messages:
     button_previous_page: str
     button_next_page: str
     commands: dict[str, str]  # command -> its line in Telegram's menu
+    button_all_articles: str
+    admins_only: str
+    upload_wrong_type: str  # {suffixes}
+    upload_too_big: str  # {limit}
+    upload_indexing: str  # {name}
+    upload_done: str  # {title} {paragraphs} {count}
+    upload_failed: str  # {name} {why}
+    reloaded: str  # {added} {updated} {removed} {failed} {count}
     language_usage: str
     language_set: str
     language_follow: str
@@ -259,7 +267,19 @@ Commands:
         "about": "The article and the model",
         "ask": "Ask in a group: /ask your question",
         "language": "Choose the language of replies",
+        "articles": "The articles I answer from",
     },
+    button_all_articles="All articles",
+    admins_only="Only the bot's admins can do that.",
+    upload_wrong_type="An article must be a {suffixes} file; nothing was added.",
+    upload_too_big="That file is over {limit} bytes, the limit for an article; nothing was added.",
+    upload_indexing="Reading and indexing {name}… (the shelf keeps answering meanwhile)",
+    upload_done="On the shelf: “{title}”, {paragraphs} paragraphs. The shelf holds {count}.",
+    upload_failed="{name} could not go on the shelf: {why}. Nothing on the shelf changed.",
+    reloaded=(
+        "Reloaded: {added} added, {updated} updated, {removed} removed, {failed} failed. "
+        "The shelf holds {count}."
+    ),
     language_usage="Replies follow the script you ask in. To fix the language, choose:",
     language_set="Done: replies are in English from now on.",
     language_follow="Done: replies follow the script you ask in.",
@@ -403,7 +423,19 @@ ZH_HANS = Messages(
         "about": "文章和模型",
         "ask": "在群组中提问：/ask 你的问题",
         "language": "选择语言",
+        "articles": "我能回答的文章",
     },
+    button_all_articles="全部文章",
+    admins_only="只有机器人的管理员可以这样做。",
+    upload_wrong_type="文章必须是 {suffixes} 文件；没有添加任何内容。",
+    upload_too_big="这个文件超过 {limit} 字节，超出了文章的大小上限；没有添加任何内容。",
+    upload_indexing="正在读取并索引 {name}……（其间照常回答问题）",
+    upload_done="已上架：《{title}》，共 {paragraphs} 段。书架上现有 {count} 篇。",
+    upload_failed="{name} 无法上架：{why}。书架上的内容没有任何变化。",
+    reloaded=(
+        "已重新载入：新增 {added}，更新 {updated}，移除 {removed}，失败 {failed}。"
+        "书架上现有 {count} 篇。"
+    ),
     language_usage="回答的语言默认跟随你提问的文字。要固定语言，请选择：",
     language_set="好的：从现在起用简体中文回答。",
     language_follow="好的：回答的语言将跟随你提问的文字。",

@@ -72,8 +72,9 @@ def test_a_private_question_gets_the_quoted_paragraph(
     [sentence] = bold(quote)
     assert "第七" in sentence and ("全国" in sentence) is converted
     assert f"<b>{heading}</b>" in html and f"<b>{subheading}</b>" in html
-    position = tg.services.core.ask(question).quotes[0].position
-    assert f"Paragraph {position} of {tg.services.total}" in html
+    core = tg.services.shelf.first()[1]
+    position = core.ask(question).quotes[0].position
+    assert f"Paragraph {position} of {len(core.retriever.passages)}" in html
     assert ("converted from the original" in html) is converted
     # What Telegram shows: the quote as a blockquote entity, the sentence bold inside it.
     [message] = tg.api.bot_messages(f.DEFAULT_USER["id"])[-1:]
@@ -207,7 +208,9 @@ def test_every_command_in_the_menu_is_answered(tg: RunningBot) -> None:
     registered, chinese = tg.api.calls_to("setMyCommands")
     names = [c["command"] for c in registered["commands"]]
     assert names == list(COMMAND_HANDLERS) == [c["command"] for c in chinese["commands"]]
-    assert set(names) == {"start", "help", "sections", "section", "new", "about", "ask", "language"}
+    assert set(names) == {
+        *("start", "help", "sections", "section", "new", "about", "ask", "language", "articles")
+    }
     assert chinese["language_code"] == "zh" and "language_code" not in registered
     for name in names:
         assert len(sent(tg.ask(f"/{name}"))) == 1, name

@@ -34,7 +34,7 @@ from telegram.request import HTTPXRequest, RequestData
 from bot.messages import DEFAULT, ZH_HANS, Messages
 from bot.telegram import state
 from bot.telegram.delivery import RetryingRateLimiter
-from bot.telegram.handlers import buttons, commands, errors, inline, questions
+from bot.telegram.handlers import buttons, commands, errors, inline, questions, shelf
 from bot.telegram.handlers.access import guarded
 from bot.telegram.liveness import PROBE_SECONDS, Liveness
 from bot.telegram.persistence import SqlitePersistence
@@ -51,6 +51,7 @@ COMMAND_HANDLERS = {
     "about": commands.on_about,
     "ask": commands.on_ask,
     "language": commands.on_language,
+    "articles": shelf.on_articles,
 }
 
 
@@ -127,11 +128,11 @@ def register(app: Application) -> None:
             new_message & filters.TEXT & ~filters.COMMAND, guarded(questions.on_text)
         )
     )
+    app.add_handler(CommandHandler("reload", guarded(shelf.on_reload), filters=new_message))
+    private = new_message & filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.Document.ALL, guarded(shelf.on_document)))
     app.add_handler(
-        MessageHandler(
-            new_message & filters.ChatType.PRIVATE & filters.ATTACHMENT,
-            guarded(questions.on_non_text),
-        )
+        MessageHandler(private & filters.ATTACHMENT, guarded(questions.on_non_text))
     )
     for kind, pressed in buttons.HANDLERS:
         app.add_handler(CallbackQueryHandler(guarded(pressed), pattern=kind.PATTERN))

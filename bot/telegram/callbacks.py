@@ -128,6 +128,24 @@ class Language(CallbackData):
     language: str
 
 
+@dataclass(frozen=True)
+class SectionOf(CallbackData):
+    """The whole section a passage sits in: on a shelf of several, it names its article."""
+
+    PREFIX = "t"
+    FORMAT = (PASSAGE,)
+    passage_id: str
+
+
+@dataclass(frozen=True)
+class UseArticle(CallbackData):
+    """``/articles``: answer from article N of the shelf; 0 searches them all again."""
+
+    PREFIX = "a"
+    FORMAT = ("[0-9]{1,3}",)
+    number: int
+
+
 KINDS: tuple[type[CallbackData], ...] = (
     More,
     ShowAnyway,
@@ -137,4 +155,6 @@ KINDS: tuple[type[CallbackData], ...] = (
     SectionPage,
     Suggested,
     Language,
+    SectionOf,
+    UseArticle,
 )

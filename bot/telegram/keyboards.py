@@ -7,6 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.answer import Answer, AnswerKind, Quote
+from bot.core.engine import ArticleBot
 from bot.messages import LANGUAGE_NAMES, Messages
 from bot.render.html import pack, section_blocks, shorten
 from bot.telegram import callbacks as cb
@@ -53,7 +54,11 @@ def for_quote(
     if cb.Walk.PATTERN.fullmatch(f"p:{passage.id}:{script}"):  # ids of other shapes: no walk
         nav = [button(say.button_previous_paragraph, cb.Walk("p", passage.id, script))]
         if passage.section is not None:
-            nav.append(button(say.button_section, cb.WholeSection(passage.section)))
+            # On a shelf of several, "section 2" needs its article: the passage names it.
+            whole: cb.CallbackData = cb.WholeSection(passage.section)
+            if len(services.shelf) > 1:
+                whole = cb.SectionOf(passage.id)
+            nav.append(button(say.button_section, whole))
         nav.append(button(say.button_next_paragraph, cb.Walk("n", passage.id, script)))
         rows.append(nav)
     if key is not None and answer is not None:
@@ -68,9 +73,8 @@ def for_quote(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def suggestions(services: Services) -> InlineKeyboardMarkup | None:
+def suggestions(core: ArticleBot) -> InlineKeyboardMarkup | None:
     """The sidecar's suggested questions as buttons; without them, the sections."""
-    core = services.core
     questions = core.article.suggested_questions[:10]
     if questions:
         rows = [[button(shorten(q, 60), cb.Suggested(i))] for i, q in enumerate(questions)]
@@ -83,10 +87,9 @@ def suggestions(services: Services) -> InlineKeyboardMarkup | None:
 
 
 def section_page(
-    services: Services, say: Messages, number: int, page: int
+    core: ArticleBot, say: Messages, number: int, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One message-sized page of a section, with ⬅/➡ to the pages beside it."""
-    core = services.core
     section = core.section(number)
     if section is None:
         return say.no_such_section.format(number=number, count=len(core.sections)), None
@@ -105,3 +108,19 @@ def languages(say: Messages) -> InlineKeyboardMarkup:
     rows = [[button(name, cb.Language(code))] for code, name in LANGUAGE_NAMES.items()]
     rows.append([button(say.button_follow_language, cb.Language("auto"))])
     return InlineKeyboardMarkup(rows)
+
+
+def articles(services: Services, say: Messages, chosen: str | None) -> InlineKeyboardMarkup:
+    """``/articles``: one button per article (✓ on the chosen one), and one for all."""
+    rows = []
+    for entry in services.shelf.entries()[:_MAX_ARTICLE_BUTTONS]:
+        mark = "✓ " if entry.name == chosen else ""
+        label = shorten(f"{mark}{entry.number}. {entry.title}", 60)
+        rows.append([button(label, cb.UseArticle(entry.number))])
+    mark = "✓ " if chosen is None else ""
+    rows.append([button(f"{mark}{say.button_all_articles}", cb.UseArticle(0))])
+    return InlineKeyboardMarkup(rows)
+
+
+# Telegram shows up to 100 buttons; /articles lists them all in its text either way.
+_MAX_ARTICLE_BUTTONS = 90

@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.answer import Answer, AnswerKind, Quote
-from bot.core.engine import ArticleBot
 from bot.core.followup import Turn
+from bot.core.shelf import Shelf
 
 PER_CHAT = 50
 ANSWERS = "answers"  # chat_data: key -> answer state, oldest first
@@ -43,15 +43,15 @@ def remember(chat_data: dict[str, Any], answer: Answer) -> str:
     return key
 
 
-def recall(chat_data: dict[str, Any] | None, key: str, core: ArticleBot) -> Answer | None:
+def recall(chat_data: dict[str, Any] | None, key: str, shelf: Shelf) -> Answer | None:
     """The answer behind a button, or None: forgotten, or its passages no longer exist."""
     state = (chat_data or {}).get(ANSWERS, {}).get(key)
     if not isinstance(state, dict):
         return None
     try:
         converted = bool(state["converted"])
-        quotes = tuple(_revive(q, core, converted) for q in state["quotes"])
-        closest = _revive(state["closest"], core, converted) if state["closest"] else None
+        quotes = tuple(_revive(q, shelf, converted) for q in state["quotes"])
+        closest = _revive(state["closest"], shelf, converted) if state["closest"] else None
         return Answer(
             str(state["question"]),
             AnswerKind(state["kind"]),
@@ -91,6 +91,7 @@ def _state(answer: Answer) -> dict[str, Any]:
 
 def _quote_state(quote: Quote) -> dict[str, Any]:
     return {
+        "article": quote.article,
         "passage": quote.passage.id,
         "score": quote.score,
         "similarity": quote.similarity,
@@ -98,12 +99,16 @@ def _quote_state(quote: Quote) -> dict[str, Any]:
     }
 
 
-def _revive(state: dict[str, Any], core: ArticleBot, converted: bool) -> Quote:
-    passage = core.passage_by_id(str(state["passage"]))
+def _revive(state: dict[str, Any], shelf: Shelf, converted: bool) -> Quote:
+    name = state.get("article")
+    bot = shelf.get(name) if isinstance(name, str) else None
+    if bot is None or not isinstance(name, str):  # from before the shelf named articles
+        name, bot = shelf.first()
+    passage = bot.passage_by_id(str(state["passage"]))
     if passage is None:
         raise LookupError(state["passage"])
     return replace(
-        core.show(passage, converted),
+        shelf.show(name, passage, converted),
         score=float(state["score"]),
         similarity=float(state["similarity"]),
         highlights=tuple((int(a), int(b)) for a, b in state["highlights"]),

@@ -1,4 +1,4 @@
-"""What every handler reaches through its context: the core and the adapter's bounded state.
+"""What every handler reaches through its context: the shelf and the adapter's state.
 
 PTB's ``bot_data`` holds one :class:`Services`; :class:`BotContext` (``examples/
 contexttypesbot.py``) gives handlers typed access to it instead of string keys.
@@ -16,9 +16,11 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.core.batcher import Batcher
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
+from bot.core.shelf import Shelf
 from bot.telegram.limits import RateLimit
 from bot.telegram.liveness import Liveness
 from bot.telegram.recent import Recent
+from embeddings.passages import Passage
 
 SERVICES = "services"
 
@@ -36,28 +38,69 @@ class TelegramOptions:
     webhook: bool = False  # served by webhook: Telegram's reachability is probed instead
     language: str | None = None  # one reply language for every chat; None: each reader's
     state_file: Path | None = None  # chats' state across restarts (SQLite); None: in memory
+    admin_chat_ids: frozenset[int] = frozenset()  # may add articles (documents) and /reload
+    uploads: Path | None = None  # where admins' documents are saved; None: uploads refused
+
+
+CHOSEN = "article"  # chat_data: the shelf article the chat chose with /articles
+QUOTED = "last_article"  # chat_data: the article its last answer quoted
 
 
 @dataclass
 class Services:
-    """The core and everything the handlers remember between updates."""
+    """The shelf and everything the handlers remember between updates."""
 
-    core: ArticleBot
+    shelf: Shelf
     batcher: Batcher
     options: TelegramOptions = field(default_factory=TelegramOptions)
     feedback: FeedbackStore | None = None
     limits: RateLimit = field(init=False)
     turned_away: Recent[int, bool] = field(init=False)  # chats told "not allowed" once
     liveness: Liveness | None = field(init=False)
-    total: int = field(init=False)  # paragraphs in the article, for "Paragraph N of M"
     feedback_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    shelf_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         options = self.options
         self.limits = RateLimit(options.questions_per_minute)
         self.turned_away = Recent(options.remembered_chats)
         self.liveness = Liveness(options.heartbeat) if options.heartbeat is not None else None
-        self.total = sum(1 for _ in self.core.article.paragraphs())
+
+    def chosen(self, chat_data: dict[str, Any] | None) -> str | None:
+        """The article the chat chose, while it is still on the shelf; None: all of them."""
+        name = (chat_data or {}).get(CHOSEN)
+        return name if isinstance(name, str) and self.shelf.get(name) is not None else None
+
+    def current(self, chat_data: dict[str, Any] | None) -> ArticleBot:
+        """The article commands speak of: the chosen one, else the one last quoted, else
+        the first on the shelf."""
+        for name in (self.chosen(chat_data), (chat_data or {}).get(QUOTED)):
+            bot = self.shelf.get(name) if isinstance(name, str) else None
+            if bot is not None:
+                return bot
+        return self.shelf.first()[1]
+
+    def article_of(self, name: str | None) -> ArticleBot:
+        """The article a quote names (the first on the shelf for an unnamed one)."""
+        bot = self.shelf.get(name) if name else None
+        return bot if bot is not None else self.shelf.first()[1]
+
+    def find(self, passage_id: str) -> tuple[str, ArticleBot, Passage] | None:
+        """The passage with this id, on whichever article holds it."""
+        for name in self.shelf.names():
+            bot = self.shelf.get(name)
+            passage = bot.passage_by_id(passage_id) if bot is not None else None
+            if bot is not None and passage is not None:
+                return name, bot, passage
+        return None
+
+    def is_admin(self, chat_id: int | None) -> bool:
+        return chat_id is not None and chat_id in self.options.admin_chat_ids
+
+
+def paragraphs(bot: ArticleBot) -> int:
+    """How many paragraphs an article has, for "Paragraph N of M"."""
+    return len(bot.retriever.passages)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -457,13 +457,14 @@ class Driver:
         from telegram.ext import TypeHandler
 
         from bot.core.batcher import Batcher
+        from bot.core.shelf import Shelf
         from bot.telegram.adapter import build_application
         from bot.telegram.state import Services, TelegramOptions
 
         # Per-user limit lifted: each simulated user asks far more than 20 questions a minute.
         # Without the flood limit the adapter's limiter still waits out 429s and retries.
         options = TelegramOptions(questions_per_minute=10**9, flood_limits=self.plan.flood_limit)
-        services = Services(self.core, Batcher(self.core), options)
+        services = Services(Shelf.of(self.core), Batcher(self.core), options)
         app = build_application(services, self.server.token, self.server.base_url)
         limiter = app.bot.rate_limiter
         self.run.limiter = type(limiter).__name__ if limiter is not None else "none"

@@ -31,6 +31,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.core.batcher import Batcher
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
+from bot.core.shelf import Shelf
 from bot.telegram.adapter import build_application
 from bot.telegram.state import Services, TelegramOptions
 from bot.tools.fakeapi import factories as f
@@ -165,7 +166,7 @@ class BotThread(threading.Thread):
 @contextlib.contextmanager
 def running(
     api: FakeBotApi,
-    core: ArticleBot,
+    core: ArticleBot | Shelf,
     options: TelegramOptions | None = None,
     *,
     webhook_port: int | None = None,
@@ -176,7 +177,8 @@ def running(
     """The adapter's Application, built as ``python -m bot telegram`` builds it, running."""
     # English unless a test asks for the readers' own languages: most tests assert English.
     options = replace(options or TelegramOptions(), language=language, state_file=state_file)
-    services = Services(core, Batcher(core), options, feedback)
+    shelf = core if isinstance(core, Shelf) else Shelf.of(core)
+    services = Services(shelf, Batcher(shelf), options, feedback)
     app = build_application(services, api.token, api.base_url)
     url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
     bot = RunningBot(api, services, app, url)

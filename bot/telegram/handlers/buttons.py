@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from telegram import CallbackQuery, Update
 
-from bot.core.answer import Answer
+from bot.core.answer import Answer, Quote
 from bot.core.feedback import FeedbackError
 from bot.messages import Messages
 from bot.render.html import closest_blocks, converted_note, esc, quote_blocks
@@ -28,7 +28,7 @@ from bot.telegram.handlers.questions import answer
 from bot.telegram.language import speak
 from bot.telegram.remembered import recall
 from bot.telegram.sending import ack, edit, reply
-from bot.telegram.state import BotContext, Services
+from bot.telegram.state import CHOSEN, QUOTED, BotContext, Services, paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,11 @@ class Press(Generic[Data]):
         return self.context.services
 
     def remembered(self, key: str) -> Answer | None:
-        return recall(self.context.chat_data, key, self.services.core)
+        return recall(self.context.chat_data, key, self.services.shelf)
+
+    def paragraphs_of(self, quote: Quote) -> int:
+        """How many paragraphs the quote's article has: "Paragraph N of M"."""
+        return paragraphs(self.services.article_of(quote.article))
 
     async def expired(self) -> None:
         await ack(self.query, self.say.expired)
@@ -93,7 +97,7 @@ async def on_more(press: Press[cb.More]) -> None:
     await ack(press.query)
     quote = remembered.quotes[data.rank]
     lead = say.next_best.format(rank=data.rank + 1, count=len(remembered.quotes))
-    blocks = [f"<i>{esc(lead)}</i>", *quote_blocks(quote, press.services.total, say)]
+    blocks = [f"<i>{esc(lead)}</i>", *quote_blocks(quote, press.paragraphs_of(quote), say)]
     markup = keyboards.for_quote(
         press.services,
         say,
@@ -115,7 +119,7 @@ async def on_show_anyway(press: Press[cb.ShowAnyway]) -> None:
     await ack(press.query)
     quote, services = remembered.closest, press.services
     markup = keyboards.for_quote(services, press.say, quote, remembered.converted)
-    await reply(press.update, closest_blocks(quote, services.total, press.say), markup)
+    await reply(press.update, closest_blocks(quote, press.paragraphs_of(quote), press.say), markup)
 
 
 @on(cb.Vote)
@@ -149,20 +153,20 @@ async def on_vote(press: Press[cb.Vote]) -> None:
 @on(cb.Walk)
 async def on_walk(press: Press[cb.Walk]) -> None:
     data, say, services = press.data, press.say, press.services
-    core = services.core
-    passage = core.passage_by_id(data.passage_id)
-    if passage is None:
+    found = services.find(data.passage_id)
+    if found is None:
         await press.expired()
         return
+    name, bot, passage = found
     step = 1 if data.direction == "n" else -1
-    neighbour = core.neighbour(passage, step)
+    neighbour = bot.neighbour(passage, step)
     if neighbour is None:
         await ack(press.query, say.last_paragraph if step > 0 else say.first_paragraph)
         return
     await ack(press.query)
     simplified = data.script == "s"
-    quote = core.show(neighbour, simplified)
-    blocks = quote_blocks(quote, services.total, say)
+    quote = services.shelf.show(name, neighbour, simplified)
+    blocks = quote_blocks(quote, paragraphs(bot), say)
     if simplified:
         blocks.append(converted_note(say))
     await reply(press.update, blocks, keyboards.for_quote(services, say, quote, simplified))
@@ -178,12 +182,25 @@ async def on_section_page(press: Press[cb.SectionPage]) -> None:
     await _show_section(press, press.data.number, page=press.data.page, in_place=True)
 
 
-async def _show_section(press: Press[Any], number: int, page: int, in_place: bool) -> None:
-    """A section's page: a new message, or the pressed message edited to the next page."""
-    if press.services.core.section(number) is None:
+@on(cb.SectionOf)
+async def on_section_of(press: Press[cb.SectionOf]) -> None:
+    found = press.services.find(press.data.passage_id)
+    section = found[2].section if found is not None else None
+    if found is None or section is None:
         await press.expired()
         return
-    text, markup = keyboards.section_page(press.services, press.say, number, page)
+    if press.context.chat_data is not None:  # its page buttons speak of this article now
+        press.context.chat_data[QUOTED] = found[0]
+    await _show_section(press, section, page=0, in_place=False)
+
+
+async def _show_section(press: Press[Any], number: int, page: int, in_place: bool) -> None:
+    """A section's page: a new message, or the pressed message edited to the next page."""
+    bot = press.services.current(press.context.chat_data)
+    if bot.section(number) is None:
+        await press.expired()
+        return
+    text, markup = keyboards.section_page(bot, press.say, number, page)
     await ack(press.query)
     if in_place:
         await edit(press.query.message, text, markup)
@@ -193,7 +210,7 @@ async def _show_section(press: Press[Any], number: int, page: int, in_place: boo
 
 @on(cb.Suggested)
 async def on_suggested(press: Press[cb.Suggested]) -> None:
-    questions = press.services.core.article.suggested_questions
+    questions = press.services.current(press.context.chat_data).article.suggested_questions
     if press.data.index >= len(questions):
         await press.expired()
         return
@@ -208,6 +225,24 @@ async def on_language(press: Press[cb.Language]) -> None:
     say = speak(press.update, press.context)  # the new choice
     await ack(press.query)
     await reply(press.update, [esc(say.language_follow if chosen is None else say.language_set)])
+
+
+@on(cb.UseArticle)
+async def on_use_article(press: Press[cb.UseArticle]) -> None:
+    """``/articles``' buttons: answer from one article, or (0) from all of them again."""
+    shelf, chat_data = press.services.shelf, press.context.chat_data
+    name = shelf.by_number(press.data.number) if press.data.number else None
+    if chat_data is None or (press.data.number and name is None):
+        await press.expired()
+        return
+    await ack(press.query)
+    if name is None:
+        chat_data.pop(CHOSEN, None)
+        text = press.say.use_all.format(count=len(shelf))
+    else:
+        chat_data[CHOSEN] = name
+        text = press.say.use_chosen.format(title=press.services.article_of(name).article.title)
+    await reply(press.update, [esc(text)])
 
 
 async def on_unknown(update: Update, context: BotContext) -> None:

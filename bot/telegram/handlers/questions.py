@@ -13,7 +13,7 @@ from bot.render.html import answer_blocks, esc
 from bot.telegram import keyboards, remembered
 from bot.telegram.language import speak
 from bot.telegram.sending import reply
-from bot.telegram.state import BotContext
+from bot.telegram.state import QUOTED, BotContext, paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
     chat_data = context.chat_data if chat is not None else None
     turn = remembered.last_turn(chat_data)
     try:
-        result = await services.batcher.ask(question, turn)
+        result = await services.batcher.ask(question, turn, services.chosen(chat_data))
     except Exception:
         if services.liveness is not None:
             services.liveness.answered(ok=False)
@@ -79,7 +79,9 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
         services.liveness.answered(ok=True)
     if chat_data is not None and (result.quotes or result.closest):
         remembered.keep_turn(chat_data, result.turn())
-    blocks = answer_blocks(result, services.core.article, services.total, say)
+        chat_data[QUOTED] = result.article
+    bot = services.article_of(result.article) if result.article else services.current(chat_data)
+    blocks = answer_blocks(result, bot.article, paragraphs(bot), say)
     if echo:  # asked by a button: show which question this answers
         blocks.insert(0, f"❓ <b>{esc(question)}</b>")
     await reply(update, blocks, keyboards.for_answer(services, say, result, chat_data))

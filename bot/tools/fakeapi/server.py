@@ -1537,7 +1537,7 @@ class FakeBotApi:
         route = re.fullmatch(r"/file/bot(?P<token>[^/]+)/documents/(?P<file_id>[^/]+)", path)
         if route is None:
             return None
-        if route["token"] != self.token:
+        if urllib.parse.unquote(route["token"]) != self.token:
             return 401, b"Unauthorized", "text/plain"
         with self._cond:
             content = self._uploads.get(urllib.parse.unquote(route["file_id"]))

@@ -1,0 +1,136 @@
+"""The shelf in Telegram: ``/articles`` to choose, and for admins documents and ``/reload``.
+
+An admin (``ADMIN_CHAT_IDS``) sends a ``.txt``/``.md`` document in a private chat: it is
+size-checked before download, saved under a name of its own in the uploads folder (so it
+can never overwrite an article already there), ingested and indexed off the event loop
+while a progress message stands, and put on the shelf. A file the shelf refuses is
+deleted again and the admin is told why; the shelf is unchanged. Anyone else's document
+gets the usual "please type your question".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot.core.shelf import MAX_ARTICLE_BYTES, SUFFIXES, Reloaded, ShelfError
+from bot.render.html import esc
+from bot.telegram import keyboards
+from bot.telegram.handlers.questions import on_non_text
+from bot.telegram.language import speak
+from bot.telegram.sending import reply
+from bot.telegram.state import BotContext, Services
+
+log = logging.getLogger(__name__)
+
+
+async def on_articles(update: Update, context: BotContext) -> None:
+    say, services = speak(update, context), context.services
+    chosen = services.chosen(context.chat_data)
+    lines = [esc(say.articles_heading)]
+    for entry in services.shelf.entries():
+        mark = "✓ " if entry.name == chosen else ""
+        line = (
+            say.article_line.format(
+                number=entry.number, title=entry.title, date=entry.date, paragraphs=entry.paragraphs
+            )
+            if entry.date
+            else say.article_line_undated.format(
+                number=entry.number, title=entry.title, paragraphs=entry.paragraphs
+            )
+        )
+        lines.append(esc(mark + line))
+    await reply(update, ["\n".join(lines)], keyboards.articles(services, say, chosen))
+
+
+async def on_document(update: Update, context: BotContext) -> None:
+    services, message = context.services, update.message
+    chat = update.effective_chat
+    if message is None or message.document is None or chat is None:
+        return
+    if not services.is_admin(chat.id) or services.options.uploads is None:
+        await on_non_text(update, context)  # a reader's file: "please type your question"
+        return
+    say, document = speak(update, context), message.document
+    name = Path(document.file_name or "article.txt").name
+    if Path(name).suffix.lower() not in SUFFIXES:
+        await reply(update, [esc(say.upload_wrong_type.format(suffixes=" / ".join(SUFFIXES)))])
+        return
+    if document.file_size is not None and document.file_size > MAX_ARTICLE_BYTES:
+        await reply(update, [esc(say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))])
+        return
+    progress = await message.reply_text(say.upload_indexing.format(name=name))
+    target = _free_name(services.options.uploads, name)
+    try:
+        telegram_file = await document.get_file()
+        content = bytes(await telegram_file.download_as_bytearray())
+        if len(content) > MAX_ARTICLE_BYTES:  # the declared size was missing or wrong
+            raise ShelfError(say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        shelved = await asyncio.to_thread(_shelve, services, target)
+    except (ShelfError, OSError, TelegramError) as exc:
+        target.unlink(missing_ok=True)
+        log.warning("upload %s from admin %s refused: %s", name, chat.id, exc)
+        await _edit(progress, say.upload_failed.format(name=name, why=exc))
+        return
+    bot = services.article_of(shelved)
+    done = say.upload_done.format(
+        title=bot.article.title, paragraphs=len(bot.retriever.passages), count=len(services.shelf)
+    )
+    await _edit(progress, done)
+
+
+async def on_reload(update: Update, context: BotContext) -> None:
+    say, services = speak(update, context), context.services
+    chat = update.effective_chat
+    if not services.is_admin(chat.id if chat is not None else None):
+        await reply(update, [esc(say.admins_only)])
+        return
+    try:
+        changed = await asyncio.to_thread(_reload, services)
+    except ShelfError as exc:
+        await reply(update, [esc(str(exc))])
+        return
+    text = say.reloaded.format(
+        added=len(changed.added),
+        updated=len(changed.updated),
+        removed=len(changed.removed),
+        failed=len(changed.failed),
+        count=len(services.shelf),
+    )
+    details = [f"{path}: {why}" for path, why in changed.failed]
+    await reply(update, [esc(text), *(esc(d) for d in details)])
+
+
+def _shelve(services: Services, path: Path) -> str:
+    with services.shelf_lock:  # one indexing at a time: two would fight over the cores
+        return services.shelf.add(path)
+
+
+def _reload(services: Services) -> Reloaded:
+    with services.shelf_lock:
+        return services.shelf.reload()
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``name`` in ``folder``, made safe and made new: an upload never replaces a file."""
+    stem = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", Path(name).stem).strip("-") or "article"
+    suffix = Path(name).suffix.lower()
+    candidate, n = folder / f"{stem}{suffix}", 1
+    while candidate.exists():
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate
+
+
+async def _edit(message: Message, text: str) -> None:
+    try:
+        await message.edit_text(text)
+    except TelegramError as exc:
+        log.info("could not update the progress message: %s", exc)
