@@ -216,7 +216,8 @@ Commands:
     help_commands=(
         "/sections — the sections\n/section N — read section N\n"
         "/new — new conversation (forget the previous question)\n"
-        "/about — the article and the model\n/language — the language of replies"
+        "/about — the article and the model\n/articles — the articles I answer from\n"
+        "/language — the language of replies"
     ),
     help_buttons=(
         "Under an answer: ⬅ Paragraph and Paragraph ➡ walk through the article, Section "
@@ -376,7 +377,8 @@ ZH_HANS = Messages(
     ),
     help_commands=(
         "/sections — 各部分\n/section N — 阅读第 N 部分\n"
-        "/new — 新对话（忘记上一个问题）\n/about — 文章和模型\n/language — 选择语言"
+        "/new — 新对话（忘记上一个问题）\n/about — 文章和模型\n/articles — 我能回答的文章\n"
+        "/language — 选择语言"
     ),
     help_buttons=(
         "回答下方：「⬅ 上一段」和「下一段 ➡」前后翻阅，「本部分」显示整个部分，"
