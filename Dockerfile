@@ -45,7 +45,7 @@ VOLUME ["/data"]
 
 # `health` is healthy only while the bot is serving (see README "Deployment"); the start
 # period covers the first start, which converts the model into /data.
-HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 \
     CMD ["/opt/venv/bin/python", "-m", "bot", "health"]
 
 CMD ["/opt/venv/bin/python", "-m", "bot", "telegram"]

@@ -48,7 +48,7 @@ cleanup() {
         (cd "$SCRATCH" && "${COMPOSE[@]}" -p "$RUN_ID" down -v --timeout 10) >/dev/null 2>&1
     fi
     for name in "$RUN_ID-api" "$RUN_ID-api2" "$RUN_ID-bot" "$RUN_ID-badtoken" "$RUN_ID-noapi"; do
-        docker rm -f "$name" >/dev/null 2>&1
+        docker rm -f -v "$name" >/dev/null 2>&1
     done
     docker volume rm -f "$VOLUME" >/dev/null 2>&1
     rm -rf "$SCRATCH"
