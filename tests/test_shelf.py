@@ -18,6 +18,7 @@ import pytest
 from bot.build import build_shelf
 from bot.config import Settings, from_env
 from bot.console import ConsoleAdapter
+from bot.core.answer import Answer, Quote
 from bot.core.batcher import Batcher
 from bot.core.shelf import MAX_ARTICLE_BYTES, Shelf, ShelfError
 from bot.render.html import place_html
@@ -63,10 +64,10 @@ def test_names_and_entries_follow_the_configured_order(shelf: Shelf) -> None:
     ("question", "article", "words"),
     [
         ("What did the first lamp burn?", "sample_article", "whale oil"),
+        ("Who was the last keeper of the lighthouse?", "sample_article", "Margaret Lowe"),
         ("How long does the train take to the summit?", "mountain_railway", "forty minutes"),
-        ("When does the market open?", "tea_market", "six in the morning"),
+        ("What time does the tea market open?", "tea_market", "six in the morning"),
         ("茶市几点开门？", "tea_market", "六点"),
-        ("灯塔门票多少钱？", "sample_article", "六欧元"),
     ],
 )
 def test_across_all_the_article_that_answers_is_quoted_and_named(
@@ -82,13 +83,21 @@ def test_across_all_the_article_that_answers_is_quoted_and_named(
     assert answer.to_json()["passages"][0]["article"] == article  # type: ignore[index]
 
 
+def _shown(answer: Answer) -> Quote:
+    """What the reader sees first: the best quote, or for a refusal the closest passage."""
+    shown = answer.quotes[0] if answer.quotes else answer.closest
+    assert shown is not None, answer
+    return shown
+
+
 def test_a_chosen_article_answers_alone(shelf: Shelf) -> None:
+    """Answered or declined, a chosen article quotes (or points to) nothing but itself."""
     question = "How much does a ticket cost?"
     railway = shelf.ask(question, article="mountain_railway")
     lighthouse = shelf.ask(question, article="sample_article")
-    assert railway.answered and "38 francs" in railway.quotes[0].text
-    assert lighthouse.answered and "6 euros" in lighthouse.quotes[0].text
-    off = shelf.ask("When did the lighthouse get an LED lamp?", k=5, article="tea_market")
+    assert railway.article == "mountain_railway" and "38 francs" in _shown(railway).text
+    assert lighthouse.article == "sample_article" and "6 euros" in _shown(lighthouse).text
+    off = shelf.ask("Who was the last keeper of the lighthouse?", k=5, article="tea_market")
     assert {q.article for q in (*off.quotes, *([off.closest] if off.closest else []))} == {
         "tea_market"
     }
@@ -102,7 +111,7 @@ def test_nothing_to_search_for_is_answered_once(shelf: Shelf) -> None:
 
 
 def test_ask_many_mixes_chosen_and_open_questions(shelf: Shelf) -> None:
-    questions = ["How much does a ticket cost?", "When does the market open?", "你好"]
+    questions = ["How much does a ticket cost?", "What time does the tea market open?", "你好"]
     answers = shelf.ask_many(questions, 3, None, ["mountain_railway", None, None])
     assert [a.article for a in answers] == ["mountain_railway", "tea_market", None]
 
@@ -112,7 +121,7 @@ def test_the_batcher_passes_a_chosen_article(shelf: Shelf) -> None:
         batcher = Batcher(shelf)
         try:
             chosen = await batcher.ask("How much does a ticket cost?", article="sample_article")
-            open_ = await batcher.ask("When does the market open?")
+            open_ = await batcher.ask("What time does the tea market open?")
         finally:
             await batcher.close()
         return [chosen.article, open_.article]
@@ -142,25 +151,27 @@ def test_the_attribution_names_the_article_only_on_a_shelf_of_several(
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "why"),
+    ("name", "content", "expected"),
     [
-        ("binary.md", b"\xff\xfe\x00\x01 not text", "not UTF-8"),
-        ("empty.md", b"", "cannot go on the shelf"),
-        ("article.pdf", b"%PDF-1.4", "must be a .txt or .md"),
-        ("huge.txt", b"a" * (MAX_ARTICLE_BYTES + 1), "at most"),
+        ("binary.md", b"\xff\xfe\x00\x01 not text", ("not UTF-8", "unreadable")),
+        ("empty.md", b"", ("cannot go on the shelf", "unreadable")),
+        ("article.pdf", b"%PDF-1.4", ("must be a .txt or .md", "not_article")),
+        ("huge.txt", b"a" * (MAX_ARTICLE_BYTES + 1), ("at most", "too_large")),
     ],
 )
 def test_a_broken_file_changes_nothing(
-    settings3: Settings, tmp_path: Path, name: str, content: bytes, why: str
+    settings3: Settings, tmp_path: Path, name: str, content: bytes, expected: tuple[str, str]
 ) -> None:
+    why, kind = expected  # the message, and the kind an adapter words for the reader
     shelf = build_shelf(settings3)  # its own shelf (indexes reused): this one is changed
-    before = shelf.ask("When does the market open?")
+    before = shelf.ask("What time does the tea market open?")
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(ShelfError, match=why):
+    with pytest.raises(ShelfError, match=why) as raised:
         shelf.add(path)
+    assert raised.value.kind == kind
     assert shelf.names() == NAMES
-    assert shelf.ask("When does the market open?") == before
+    assert shelf.ask("What time does the tea market open?") == before
 
 
 def test_a_broken_sidecar_changes_nothing(settings3: Settings, tmp_path: Path) -> None:
@@ -198,7 +209,7 @@ def test_articles_dir_reload_adds_updates_removes_and_skips_broken(
     (folder / "tea_market.md").unlink()
     report = shelf.reload()
     assert report.updated == ("railway",) and report.removed == ("tea_market",)
-    assert "41 francs" in shelf.ask("How much is a return ticket?").quotes[0].text
+    assert "41 francs" in _shown(shelf.ask("How much is a return ticket?")).text
     assert (settings3.data_dir / "indexes" / "railway" / "manifest.json").is_file()
 
     (folder / "railway.md").unlink()
@@ -242,12 +253,14 @@ def test_console_lists_the_articles_and_uses_one(shelf: Shelf) -> None:
     assert "3. The Old Tea Market of Linshui — 4 paragraphs" in listing
     assert "Questions search every article" in listing
     assert console.reply("/use 2") == "Now answering from “The Rack Railway of Mount Elden”."
-    reply = console.reply("How much does a ticket cost?")
-    assert "38 francs" in reply and "“The Rack Railway of Mount Elden” · Travelling" in reply
+    reply = console.reply("How long does the train take to the summit?")
+    assert "forty minutes" in reply and "“The Rack Railway of Mount Elden” · " in reply
+    assert "Linshui" not in console.reply("What time does the tea market open?")
     assert "→ 2. The Rack Railway" in console.reply("/articles")
     assert "1. Engineering" in console.reply("/sections")  # the chosen article's sections
     assert console.reply("/use all") == "Now searching all 3 articles."
-    assert "6 euros" not in console.reply("When does the market open?")
+    reply = console.reply("What time does the tea market open?")
+    assert "six in the morning" in reply and "“The Old Tea Market of Linshui”" in reply
     assert console.reply("/use 9").startswith("Usage: /use N, with N from 1 to 3")
     walked = console.reply("/next")  # the next paragraph of the article just quoted
     assert walked.startswith("「临水老茶市") and "“The Old Tea Market of Linshui”" in walked
@@ -261,7 +274,7 @@ def test_console_help_names_the_shelf_commands(shelf: Shelf) -> None:
 def test_ask_json_with_article_paths_and_a_name(tmp_path: Path, model_cache: Path) -> None:
     data = fresh_data_dir(tmp_path, model_cache)
     args = ["ask", "--json"] + [arg for f in FILES for arg in ("--article", str(DATA / f))]
-    stdin = "How long does the train take to the summit?\nWhen does the market open?\n"
+    stdin = "How long does the train take to the summit?\nWhat time does the tea market open?\n"
     result = run_bot(args, data, stdin=stdin)
     assert result.returncode == 0, result.stderr
     first, second = (json.loads(line) for line in result.stdout.splitlines())
@@ -270,12 +283,14 @@ def test_ask_json_with_article_paths_and_a_name(tmp_path: Path, model_cache: Pat
     keys = {"text", "section", "subheading", "paragraph", "score", "highlights", "article"}
     assert set(first["passages"][0]) == keys
 
-    question = "How much does a ticket cost?"
+    question = "Who was the last keeper of the lighthouse?"
     chosen = run_bot([*args, "--article", "sample_article", question], data)
     assert chosen.returncode == 0, chosen.stderr
     passages = json.loads(chosen.stdout)["passages"]
-    assert "6 euros" in passages[0]["text"]
+    assert "Margaret Lowe" in passages[0]["text"]
     assert {p["article"] for p in passages} == {"sample_article"}
+    elsewhere = run_bot([*args, "--article", "tea_market", question], data)
+    assert {p["article"] for p in json.loads(elsewhere.stdout)["passages"]} <= {"tea_market"}
     missing = run_bot([*args, "--article", "nope", "x"], data)
     assert missing.returncode == 2
     assert "no article named 'nope'" in missing.stderr and "tea_market" in missing.stderr
@@ -288,7 +303,7 @@ def test_articles_dir_from_the_environment(tmp_path: Path, model_cache: Path) ->
     for name in FILES[1:]:
         shutil.copyfile(DATA / name, folder / name)
     result = run_bot(
-        ["ask", "--json", "--article", "mountain_railway", "How much does a ticket cost?"],
+        ["ask", "--json", "--article", "mountain_railway", "How long is the ride to the top?"],
         data,
         ARTICLES_DIR=str(folder),
     )

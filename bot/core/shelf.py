@@ -46,7 +46,16 @@ Loader = Callable[[Path, str], ArticleBot]
 
 
 class ShelfError(Exception):
-    """A file cannot go on the shelf, or a name is not on it; the message says which."""
+    """A file cannot go on the shelf, or a name is not on it; the message says which.
+
+    ``kind`` lets an adapter word the refusal in the reader's language: ``unknown_name``,
+    ``not_article`` (not .txt/.md), ``too_large`` (over :data:`MAX_ARTICLE_BYTES`),
+    ``unreadable`` (cannot be read, ingested or indexed) or ``no_files`` (a ready-made shelf).
+    """
+
+    def __init__(self, message: str, kind: str = "unreadable") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,7 @@ class Shelf:
         plan: dict[str, list[int]] = {}
         for i, chosen in enumerate(articles):
             if chosen is not None and chosen not in items:
-                raise ShelfError(f"no article named {chosen!r} on the shelf")
+                raise ShelfError(f"no article named {chosen!r} on the shelf", "unknown_name")
             if chosen is not None:
                 plan.setdefault(chosen, []).append(i)
         open_questions = [i for i, chosen in enumerate(articles) if chosen is None]
@@ -232,7 +241,7 @@ class Shelf:
         """:meth:`ArticleBot.show`, naming the article: for walking to another paragraph."""
         bot = self.get(name)
         if bot is None:
-            raise ShelfError(f"no article named {name!r} on the shelf")
+            raise ShelfError(f"no article named {name!r} on the shelf", "unknown_name")
         title = bot.article.title if len(self._items) > 1 else None
         return replace(bot.show(passage, simplified), article=name, article_title=title)
 
@@ -322,16 +331,17 @@ class Shelf:
 
     def _load(self, path: Path, name: str) -> ArticleBot:
         if self.load is None:
-            raise ShelfError("this shelf holds ready-made articles and reads no files")
+            raise ShelfError("this shelf holds ready-made articles and reads no files", "no_files")
         if path.suffix.lower() not in SUFFIXES:
-            raise ShelfError(f"{path.name}: an article must be a .txt or .md file")
+            raise ShelfError(f"{path.name}: an article must be a .txt or .md file", "not_article")
         try:
             size = path.stat().st_size
         except OSError as exc:
             raise ShelfError(f"cannot read {path}: {exc.strerror or exc}") from exc
         if size > MAX_ARTICLE_BYTES:
             raise ShelfError(
-                f"{path.name} is {size:,} bytes: an article may be {MAX_ARTICLE_BYTES:,} at most"
+                f"{path.name} is {size:,} bytes: an article may be {MAX_ARTICLE_BYTES:,} at most",
+                "too_large",
             )
         try:
             return self.load(path, name)
