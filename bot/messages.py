@@ -113,6 +113,8 @@ class Messages:
     upload_indexing: str  # {name}
     upload_done: str  # {title} {paragraphs} {count}
     upload_failed: str  # {name} {why}
+    upload_unreadable: str  # the why: the file is not an article the bot can read
+    upload_download_failed: str  # the why: Telegram did not hand the file over
     reloaded: str  # {added} {updated} {removed} {failed} {count}
     language_usage: str
     language_set: str
@@ -277,6 +279,8 @@ Commands:
     upload_indexing="Reading and indexing {name}… (the shelf keeps answering meanwhile)",
     upload_done="On the shelf: “{title}”, {paragraphs} paragraphs. The shelf holds {count}.",
     upload_failed="{name} could not go on the shelf: {why}. Nothing on the shelf changed.",
+    upload_unreadable="it could not be read as an article (plain text or Markdown with a title)",
+    upload_download_failed="the file could not be downloaded from Telegram",
     reloaded=(
         "Reloaded: {added} added, {updated} updated, {removed} removed, {failed} failed. "
         "The shelf holds {count}."
@@ -434,6 +438,8 @@ ZH_HANS = Messages(
     upload_indexing="正在读取并索引 {name}……（其间照常回答问题）",
     upload_done="已上架：《{title}》，共 {paragraphs} 段。书架上现有 {count} 篇。",
     upload_failed="{name} 无法上架：{why}。书架上的内容没有任何变化。",
+    upload_unreadable="无法作为文章读取（需要带标题的纯文本或 Markdown）",
+    upload_download_failed="无法从 Telegram 下载这个文件",
     reloaded=(
         "已重新载入：新增 {added}，更新 {updated}，移除 {removed}，失败 {failed}。"
         "书架上现有 {count} 篇。"

@@ -69,15 +69,21 @@ async def on_document(update: Update, context: BotContext) -> None:
     try:
         telegram_file = await document.get_file()
         content = bytes(await telegram_file.download_as_bytearray())
-        if len(content) > MAX_ARTICLE_BYTES:  # the declared size was missing or wrong
-            raise ShelfError(say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))
+    except (TelegramError, OSError) as exc:
+        log.warning("upload %s from admin %s: download failed: %s", name, chat.id, exc)
+        await _edit(progress, say.upload_failed.format(name=name, why=say.upload_download_failed))
+        return
+    if len(content) > MAX_ARTICLE_BYTES:  # the declared size was missing or wrong
+        await _edit(progress, say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))
+        return
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         shelved = await asyncio.to_thread(_shelve, services, target)
-    except (ShelfError, OSError, TelegramError) as exc:
+    except (ShelfError, OSError) as exc:
         target.unlink(missing_ok=True)
         log.warning("upload %s from admin %s refused: %s", name, chat.id, exc)
-        await _edit(progress, say.upload_failed.format(name=name, why=exc))
+        await _edit(progress, say.upload_failed.format(name=name, why=say.upload_unreadable))
         return
     bot = services.article_of(shelved)
     done = say.upload_done.format(
