@@ -96,6 +96,7 @@ class Evidence:
     wanted: str | None  # the answer type the question asks for, if any
     type_found: bool  # the best passage holds that type (True when nothing is wanted)
     focus: bool = False  # a missing term is what the question asks about (面积 in 面积有多大)
+    unmatched: float = 0.0  # share of the question's content terms the article lacks
 
 
 # Question words, and what may stand between one and the term it asks about.
@@ -221,21 +222,20 @@ class Answerability:
             or self.bridges.pinyin_known(term)
         )
 
-    def _missing(self, question: str, norm: str) -> list[tuple[int, int]]:
-        spans = [
-            (a, b)
-            for a, b in self._chinese_terms(norm) + self._english_terms(norm)
-            if not self._covered(norm[a:b])
-        ]
+    def _missing(self, norm: str) -> tuple[list[tuple[int, int]], int]:
+        """The missing terms' spans, and how many content terms the question has."""
+        terms = self._chinese_terms(norm) + self._english_terms(norm)
+        spans = [(a, b) for a, b in terms if not self._covered(norm[a:b])]
         if not spans or not len(self.word_vectors):
-            return spans
+            return spans, len(terms)
         vectors = self.encoder.encode_passages([norm[a:b] for a, b in spans])
         closest = (vectors @ self.word_vectors.T).max(axis=1)
-        return [
+        kept = [
             (a, b)
             for (a, b), c in zip(spans, closest, strict=True)
             if c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
         ]
+        return kept, len(terms)
 
     def _is_name(self, term: str, typed: str) -> bool:
         """A proper noun or a number: CC-CEDICT's capitalised readings, or capitals in English."""
@@ -247,7 +247,7 @@ class Answerability:
 
     def evidence(self, question: str, passage_text: str) -> Evidence:
         norm = normalize(question)
-        spans = self._missing(question, norm)
+        spans, terms = self._missing(norm)
         # Normalising keeps the length of nearly every question: then the terms are cut from
         # what the asker typed, in their script and case.
         typed = question if len(norm) == len(question) else norm
@@ -263,4 +263,7 @@ class Answerability:
         )
         wanted = next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
         focus = any(_in_focus(norm, a, b) for a, b in spans)
-        return Evidence(_merge(spans, typed), names, wanted, holds(wanted, passage_text), focus)
+        unmatched = len(spans) / terms if terms else 0.0
+        return Evidence(
+            _merge(spans, typed), names, wanted, holds(wanted, passage_text), focus, unmatched
+        )

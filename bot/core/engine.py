@@ -24,11 +24,13 @@ from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
 # What the refusal rule reads, in this order (see :func:`refusal_features`).
-FEATURES = ("dense", "coverage", "names", "missing", "phrase", "focus", "no_type", "cross")
+FEATURES = (
+    "dense", "coverage", "names", "missing", "unmatched", "phrase", "focus", "no_type", "cross"
+)
 # The direction each may push: a higher score or coverage never makes a refusal likelier,
 # more missing terms never less likely; ``bot eval`` drops a feature whose fitted weight
 # points the other way rather than let one article's quirks teach the rule backwards.
-SIGNS = (-1, -1, 1, 1, 1, 1, 1, 0)
+SIGNS = (-1, -1, 1, 1, 1, 1, 1, 1, 0)
 
 
 def refusal_features(
@@ -49,10 +51,11 @@ def refusal_features(
         and any((len(t) >= 3 and not t.isascii()) or " " in t for t in evidence.missing)
     )
     focus = float(evidence is not None and evidence.focus)
+    unmatched = evidence.unmatched if evidence else 0.0
     no_type = float(evidence is not None and not evidence.type_found)
     coverage = 0.0 if cross else coverage
     return np.array(
-        [dense - reference, coverage, names, missing, phrase, focus, no_type, float(cross)]
+        [dense - reference, coverage, names, missing, unmatched, phrase, focus, no_type, cross]
     )
 
 
@@ -68,9 +71,9 @@ class RefusalRule:
     of answerable ones. Refuse when ``bias + weights · features`` reaches ``threshold``.
     """
 
-    weights: tuple[float, ...] = (-1.44, -3.58, 4.6, 0.0, 0.53, 1.97, 5.91, -2.06)
-    bias: float = -0.94
-    threshold: float = 0.29
+    weights: tuple[float, ...] = (-1.33, -2.55, 4.16, 0.0, 2.11, 0.09, 1.67, 5.99, -1.55)
+    bias: float = -1.76
+    threshold: float = -0.06
 
     def score(self, features: np.ndarray) -> float:
         return self.bias + float(np.dot(self.weights, features))
