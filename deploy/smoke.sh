@@ -58,6 +58,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # run the cleanup when CI's timeout stops us
 
 # ---- 0. an engine ---------------------------------------------------------------------------
 engine_up() { docker info >/dev/null 2>&1; }
@@ -67,6 +68,10 @@ if ! engine_up && [ "${1:-}" = "--start-engine" ]; then
             >"$SCRATCH/apt.log" 2>&1 || true
     fi
     if command -v dockerd >/dev/null 2>&1; then
+        # a dockerd killed with the previous session leaves its pid file behind
+        if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+            rm -f /var/run/docker.pid
+        fi
         dockerd >/var/log/article-bot-dockerd.log 2>&1 &
         STARTED_DOCKERD=$!
         for _ in $(seq 60); do engine_up && break; sleep 1; done
@@ -96,8 +101,14 @@ if [ -z "${BASE_IMAGE:-}" ]; then
 fi
 build_args=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
 if [ "${SMOKE_ONLINE:-0}" != 1 ]; then
-    make --no-print-directory wheelhouse >"$SCRATCH/wheelhouse.log" 2>&1 \
-        || { tail -20 "$SCRATCH/wheelhouse.log" >&2; fail "make wheelhouse"; }
+    # refilled only when the dependencies change: newer wheels would change the build context
+    # and rebuild the dependency layer
+    wanted=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"])')
+    if [ "$(cat deploy/wheelhouse/.filled-for 2>/dev/null)" != "$wanted" ]; then
+        make --no-print-directory wheelhouse >"$SCRATCH/wheelhouse.log" 2>&1 \
+            || { tail -20 "$SCRATCH/wheelhouse.log" >&2; fail "make wheelhouse"; }
+        echo "$wanted" >deploy/wheelhouse/.filled-for
+    fi
     build_args+=(--network none --build-arg OFFLINE=1)
 fi
 t=$(date +%s)
