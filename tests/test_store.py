@@ -14,7 +14,14 @@ import pytest
 from corpus.ingest import load_article
 from embeddings.encoder import Encoder
 from embeddings.passages import passages_of
-from embeddings.store import INDEX_FILE, MANIFEST_FILE, PASSAGES_FILE, load_or_build
+from embeddings.store import (
+    BRIDGES_FILE,
+    INDEX_FILE,
+    MANIFEST_FILE,
+    PASSAGES_FILE,
+    WORDS_FILE,
+    load_or_build,
+)
 from tests.helpers.paths import DATA
 
 
@@ -72,7 +79,9 @@ def test_changed_model_rebuilds(
     assert again.rebuilt and "another-model" in caplog.text
 
 
-@pytest.mark.parametrize("name", [INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE])
+@pytest.mark.parametrize(
+    "name", [INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE, BRIDGES_FILE, WORDS_FILE]
+)
 @pytest.mark.parametrize("damage", ["truncate", "delete", "garbage"])
 def test_damaged_files_are_rebuilt_not_fatal(
     tmp_path: Path, small_article: Path, encoder: Encoder, name: str, damage: str
