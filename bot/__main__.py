@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, from_env
@@ -211,6 +210,14 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
 
     token = require_telegram_token(settings)
     secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
+    try:  # before the model loads: a bad token fails in a second, not after a long start
+        asyncio.run(_get_me(token, settings.telegram_api_base_url))
+    except InvalidToken as exc:
+        log.error("Telegram rejected the bot token (%s): check TELEGRAM_BOT_TOKEN", exc)
+        return EXIT_BAD_TOKEN
+    except NetworkError as exc:
+        log.error("cannot reach the Telegram Bot API at start (%s); exiting", exc)
+        return EXIT_UNREACHABLE
     shelf = build_shelf(settings)
     if shelf.directory is None:  # admins' uploads go to the data dir, and come back on start
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -227,14 +234,6 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     )
     services = Services(shelf, Batcher(shelf), options, _open_feedback(settings))
     app = build_application(services, token, settings.telegram_api_base_url)
-    try:
-        asyncio.run(_get_me(app.bot))  # a bad token or no Bot API: one line, not a traceback
-    except InvalidToken as exc:
-        log.error("Telegram rejected the bot token (%s): check TELEGRAM_BOT_TOKEN", exc)
-        return EXIT_BAD_TOKEN
-    except NetworkError as exc:
-        log.error("cannot reach the Telegram Bot API at start (%s); exiting", exc)
-        return EXIT_UNREACHABLE
     if args.webhook_url:
         # Telegram posts to the public URL; a proxy forwards its path to our listener as is.
         path = urlsplit(args.webhook_url).path.strip("/")
@@ -252,8 +251,11 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _get_me(bot: Any) -> None:
-    """Ask Telegram who we are, once, before serving (``run_polling`` asks again)."""
+async def _get_me(token: str, base_url: str | None) -> None:
+    """Ask Telegram who we are, once, before anything else (``run_polling`` asks again)."""
+    from telegram import Bot
+
+    bot = Bot(token, base_url=base_url) if base_url else Bot(token)
     async with bot:
         await bot.get_me()
 

@@ -19,6 +19,8 @@ from bot.config import Settings
 from bot.tools.bench import format_bench, run_bench
 from tests.helpers.paths import DATA
 
+pytestmark = pytest.mark.slow  # the quick bench still runs every section once
+
 
 @pytest.fixture(scope="module")
 def result(settings: Settings) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from bot.tools.soak import format_soak, run_soak, tally
 APOLOGY = "Sorry, something went wrong while answering. Please try again."
 
 
+@pytest.mark.slow
 def test_a_short_soak_answers_every_question_exactly_once(settings: Settings) -> None:
     notes: list[str] = []
     result = run_soak(

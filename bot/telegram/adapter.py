@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import BotCommand
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -42,6 +43,9 @@ from bot.telegram.state import Services
 
 log = logging.getLogger(__name__)
 
+# Longest wait between polls while Telegram cannot be reached (PTB's own cap is 30 s).
+POLL_BACKOFF_MAX = 16.0
+
 COMMAND_HANDLERS = {
     "start": commands.on_start,
     "help": commands.on_help,
@@ -60,12 +64,22 @@ def menu(say: Messages) -> list[BotCommand]:
     return [BotCommand(name, say.commands[name]) for name in COMMAND_HANDLERS]
 
 
-class _ObservedUpdatesRequest(HTTPXRequest):
-    """The ``getUpdates`` connection, noting each answer from Telegram for the health check."""
+class _PollingRequest(HTTPXRequest):
+    """The ``getUpdates`` connection: notes each answer for the health check, and waits out
+    an unreachable Bot API itself.
 
-    def __init__(self, liveness: Liveness) -> None:
+    When Telegram cannot be reached, PTB's polling loop sleeps between attempts (up to
+    30 s) where a stop cannot interrupt it, so ``docker stop`` during an outage ended in
+    SIGKILL. Waiting here instead — inside the request, which a stop cancels at once — and
+    then reporting a timeout (which PTB retries without sleeping) keeps the same backoff,
+    makes SIGTERM prompt, and logs the outage once instead of a traceback per attempt.
+    """
+
+    def __init__(self, liveness: Liveness | None) -> None:
         super().__init__(connection_pool_size=1)
         self._liveness = liveness
+        self._failures = 0
+        self.polling: Callable[[], bool] = lambda: True  # False once a stop has begun
 
     async def do_request(  # noqa: PLR0917 (PTB's signature)
         self,
@@ -77,10 +91,24 @@ class _ObservedUpdatesRequest(HTTPXRequest):
         connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        code, payload = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-        if code == 200:
+        try:
+            timeouts = (read_timeout, write_timeout, connect_timeout, pool_timeout)
+            code, payload = await super().do_request(url, method, request_data, *timeouts)
+        except TimedOut:
+            raise
+        except NetworkError as exc:
+            if not self.polling():  # the last call of a stop: fail now, never wait
+                raise
+            self._failures += 1
+            delay = min(POLL_BACKOFF_MAX, 2.0 ** (self._failures - 1))
+            if self._failures == 1:
+                log.warning("cannot reach Telegram to poll (%s); retrying with backoff", exc)
+            await asyncio.sleep(delay)
+            raise TimedOut(f"Telegram unreachable ({exc})") from exc
+        if self._failures:
+            log.warning("Telegram answers again after %d failed polls", self._failures)
+            self._failures = 0
+        if code == 200 and self._liveness is not None:
             self._liveness.heard_from_telegram()
         return code, payload
 
@@ -105,14 +133,15 @@ def build_application(services: Services, token: str, base_url: str | None = Non
             builder = builder.base_file_url(base_url.rstrip("/")[: -len("bot")] + "file/bot")
     if options.read_timeout is not None:
         builder = builder.read_timeout(options.read_timeout)
-    if services.liveness is not None:
-        builder = builder.get_updates_request(_ObservedUpdatesRequest(services.liveness))
+    polling = _PollingRequest(services.liveness)
+    builder = builder.get_updates_request(polling)
     if options.state_file is not None:
         # Per chat: the last turn, the language, the answers its buttons refer to. bot_data
         # holds the live services, not state: it is never persisted.
         only_chats = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
         builder = builder.persistence(SqlitePersistence(options.state_file, store_data=only_chats))
     app = builder.build()
+    polling.polling = lambda: app.updater is not None and app.updater.running
     state.install(app, services)
     register(app)
     return app
