@@ -88,6 +88,11 @@ def clean_question(text: str) -> str:
     return " ".join(kept.split())
 
 
+def _mostly_chinese(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum("\u3400" <= ch <= "\u9fff" for ch in letters) > len(letters) / 2
+
+
 def _has_words(question: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in question)
 
@@ -105,9 +110,14 @@ class ArticleBot:
         self.refusal = refusal or RefusalRule()
         self.facts = facts or {}  # index version, last eval figures: shown by /about
         r = retriever
+        # The missing-term and answer-type evidence is built for Chinese text (dictionary
+        # words, Chinese answer shapes) and fitted on it; an article written mostly in
+        # another script is refused on its scores alone, not by evidence that does not apply.
         self.answerability = (
             Answerability(r.bridges, r.word_vectors, r.encoder)
-            if r.bridges is not None and r.word_vectors is not None
+            if r.bridges is not None
+            and r.word_vectors is not None
+            and _mostly_chinese(r.bridges.article_text)
             else None
         )
 
