@@ -53,7 +53,7 @@ def test_prev_and_next_walk_the_article_and_stop_at_its_ends(core: ArticleBot) -
 def test_refusal_names_the_closest_passage_and_shows_it_on_demand(core: ArticleBot) -> None:
     console = _console(core)
     reply = console.reply("明天天气怎么样？")
-    assert reply.startswith("The article does not cover this. The closest passage is in")
+    assert reply.startswith("The article does not mention “明天天气”. The closest passage is in")
     assert "weak match" in reply and "/more shows it anyway" in reply
     shown = console.reply("/more")
     assert shown.startswith("Closest passage (") and "paragraph" in shown

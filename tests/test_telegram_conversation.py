@@ -161,7 +161,7 @@ def test_a_refusal_explains_itself_and_shows_the_closest_passage_on_demand(
     exchanges = tg.ask(OFF_TOPIC)
     reply, html = only_message(exchanges), only_reply(exchanges)["text"]
     text = visible(reply)
-    assert text.startswith("The article does not cover this.")
+    assert text.startswith("The article does not mention “明天天气”.")  # and says what is missing
     total = len(core.retriever.passages)
     assert f"The closest passage is paragraph {closest.position} of {total}, in" in text
     assert f": a {strength(closest)}." in text and "match" in strength(closest)

@@ -100,3 +100,10 @@ def test_the_chinese_command_menu_is_registered(readers: RunningBot) -> None:
     default, chinese = readers.api.calls_to("setMyCommands")
     assert [c["description"] for c in chinese["commands"]] == list(ZH_HANS.commands.values())
     assert [c["description"] for c in default["commands"]] == list(EN.commands.values())
+
+
+def test_a_refusal_names_the_missing_term_in_the_askers_language(readers: RunningBot) -> None:
+    message = only_message(readers.ask("明天天气怎么样？"))
+    missing = ZH_HANS.not_mentioned.format(terms=ZH_HANS.term.format(term="明天天气"))
+    assert visible(message).startswith(missing)  # 这篇文章没有提到「明天天气」。
+    assert labels(message) == [ZH_HANS.button_show_anyway]
