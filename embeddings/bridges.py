@@ -20,9 +20,9 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -54,15 +54,18 @@ ENGLISH_STOPWORDS = frozenset(
 )
 
 
-def _stemmer() -> object:
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
+_STEMMERS = threading.local()
 
 
-@lru_cache(maxsize=1)
 def _stem_words() -> object:
-    return _stemmer()
+    """This thread's English stemmer: a snowball stemmer keeps state between calls, so one
+    shared by the batcher's worker and an upload's indexing thread raised IndexError."""
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 # Words any question about an article uses ("what does the article mention…"): they

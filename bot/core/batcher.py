@@ -6,8 +6,8 @@ once per batch; with one asker it adds no delay beyond a wait of ``window`` seco
 most. On a CPU a forward pass costs about the same per token however the tokens are
 batched, so batching alone cannot use a second core: ``workers`` batches can run at
 once, each encoder call on one intra-op thread. The default is one, because the core is
-not yet safe to call from two threads at once (embeddings/bridges.py shares one
-snowball stemmer, which raised IndexError under concurrent asks).
+not checked for two threads asking at once (a shared snowball stemmer raised
+IndexError under concurrent asks; it is per thread now, the rest is unaudited).
 """
 
 from __future__ import annotations
