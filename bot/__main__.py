@@ -13,13 +13,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, from_env
 from bot.core.feedback import FeedbackError, FeedbackStore
 from bot.logsetup import configure_logging
-from bot.messages import CATALOGS, language_of
+from bot.messages import CATALOGS, DEFAULT, language_of
 from corpus.ingest import ArticleError
 from embeddings.errors import EmbeddingError, IndexStoreError
 
@@ -145,8 +146,19 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import ConsoleAdapter
 
     print("Loading the article and the model…", file=sys.stderr, flush=True)
-    core = build_shelf(settings)
-    ConsoleAdapter(core, sys.stdin, sys.stdout, _open_feedback(settings), args.lang).run()
+    say = CATALOGS[args.lang] if args.lang else DEFAULT
+    # The prompt comes at once: the reader types while the model loads, and is told if
+    # the first question has to wait for it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(build_shelf, settings)
+        sys.stdout.write("> ")
+        sys.stdout.flush()
+        first = sys.stdin.readline()
+        if first.strip() and not loading.done():
+            print(say.still_loading, flush=True)
+        shelf = loading.result()
+    console = ConsoleAdapter(shelf, sys.stdin, sys.stdout, _open_feedback(settings), args.lang)
+    console.run(first=first)
     return 0
 
 

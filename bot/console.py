@@ -49,16 +49,20 @@ class ConsoleAdapter:
         self._shown: Quote | None = None
         self._rank = 0
 
-    def run(self) -> None:
+    def run(self, first: str | None = None) -> None:
+        """The session; ``first`` is a line already read (typed while the model loaded)."""
         if len(self.shelf) > 1:
             intro = self.say.shelf_intro.format(count=len(self.shelf))
         else:
             intro = self.shelf.first()[1].article.title
         self._say(f"{intro}\n{self.say.console_help}")
         while True:
-            self.stdout.write("\n> ")
-            self.stdout.flush()
-            line = self.stdin.readline()
+            if first is None:
+                self.stdout.write("\n> ")
+                self.stdout.flush()
+                line = self.stdin.readline()
+            else:
+                line, first = first, None
             if not line or line.strip() in {"/quit", "/exit"}:
                 self._say(self.say.bye)
                 return

@@ -57,6 +57,7 @@ class Messages:
     nothing_more: str
     unknown_command: str  # {command}
     bye: str
+    still_loading: str
     console_help: str
     # The shelf of articles (/articles, /use N): in both adapters.
     article_attribution: str  # {title}: which article a quote is from, in the attribution line
@@ -169,6 +170,7 @@ EN = Messages(
     nothing_more="There is nothing more to show.",
     unknown_command="Unknown command {command}.",
     bye="Bye.",
+    still_loading="(The model is still loading: your question is answered as soon as it is ready.)",
     console_help="""Ask a question about the article, in Chinese or English.
 Commands:
   /more         the next best passage (or the closest one, after "not covered")
@@ -339,6 +341,7 @@ ZH_HANS = Messages(
     nothing_more="没有更多可显示的内容。",
     unknown_command="未知命令 {command}。",
     bye="再见。",
+    still_loading="（模型仍在加载：准备好后马上回答你的问题。）",
     console_help="""用中文或英文提出关于这篇文章的问题。
 命令：
   /more         下一个相关段落（或在“没有谈到”之后显示最接近的段落）

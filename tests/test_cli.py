@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.messages import EN
 from tests.helpers.paths import DATA, ROOT, run_bot
 
 
@@ -37,6 +38,13 @@ def test_console_speaks_the_language_of_the_question(data_dir: Path) -> None:
     assert "引文已由原文转换为简体中文。" in out  # the Simplified question's note
     assert "没有第 9 部分" in out  # a command after it: the last question's language
     assert "第 " in out and " 段" in out and "再見。" in out  # Traditional from then on
+
+
+def test_the_console_prompts_before_the_model_has_loaded(data_dir: Path) -> None:
+    result = _run(["console", "--lang", "en"], data_dir, stdin="津心辦是什麼？\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("> ")  # the prompt, before the model was ready
+    assert EN.still_loading in result.stdout and "津心" in result.stdout
 
 
 def test_console_quits_at_end_of_input(data_dir: Path) -> None:
