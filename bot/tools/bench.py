@@ -242,17 +242,19 @@ def _ask_line(proc: subprocess.Popen[str], question: str, stderr: IO[str]) -> No
 
 
 def serve_subprocess(settings: Settings, data_dir: Path, questions: list[str]) -> Result:
-    """``python -m bot ask --json`` fed questions on stdin: first answer, then serving RSS.
+    """``python -m bot ask --json`` on ``settings.article``: see :func:`serve_ask`."""
+    args = ["--article", str(settings.article), "--data-dir", str(data_dir)]
+    return serve_ask([*args, "--model", settings.model], questions)
+
+
+def serve_ask(args: list[str], questions: list[str], env: dict[str, str] | None = None) -> Result:
+    """``python -m bot ask --json ARGS`` fed questions on stdin: first answer, then serving RSS.
 
     Time to the first answer runs from process start (imports, model, index, the first
     question); resident memory is sampled while the rest are answered, and the peak of
     the whole process (start-up included) comes from the kernel when it exits.
     """
-    command = [
-        *(sys.executable, "-m", "bot", "ask", "--json"),
-        *("--article", str(settings.article), "--data-dir", str(data_dir)),
-        *("--model", settings.model),
-    ]
+    command = [sys.executable, "-m", "bot", "ask", "--json", *args]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
         start = time.perf_counter()
         with subprocess.Popen(
@@ -261,6 +263,7 @@ def serve_subprocess(settings: Settings, data_dir: Path, questions: list[str]) -
             stdout=subprocess.PIPE,
             stderr=stderr,
             encoding="utf-8",
+            env=env,
         ) as proc:
             try:
                 _ask_line(proc, questions[0], stderr)

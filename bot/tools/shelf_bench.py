@@ -18,8 +18,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -138,36 +136,16 @@ def _hit(answer: Answer, question: Question) -> bool:
 
 def _served(settings: Settings, folder: Path, questions: list[str]) -> Result:
     """A fresh ``python -m bot ask --json`` on the shelf: first answer and serving RSS."""
-    from bot.tools.bench import _ask_line, _rss_mb
+    from bot.tools.bench import serve_ask
 
-    command = [sys.executable, "-m", "bot", "ask", "--json"]
-    command += ["--data-dir", str(settings.data_dir), "--model", settings.model]
     env = {**os.environ, "ARTICLES_DIR": str(folder)}
     env.pop("ARTICLE_PATH", None)
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
-        start = time.perf_counter()
-        with subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            encoding="utf-8",
-            env=env,
-        ) as proc:
-            try:
-                _ask_line(proc, questions[0], stderr)
-                first = time.perf_counter() - start
-                rss = [_rss_mb(proc.pid)]
-                for question in questions[1:]:
-                    _ask_line(proc, question, stderr)
-                    rss.append(_rss_mb(proc.pid))
-                assert proc.stdin is not None
-                proc.stdin.close()
-                proc.wait(timeout=60)
-            except BaseException:
-                proc.kill()
-                raise
-    return {"first_answer_warm_s": first, "serving_rss_peak_mb": max(rss)}
+    args = ["--data-dir", str(settings.data_dir), "--model", settings.model]
+    served = serve_ask(args, questions, env)
+    return {
+        "first_answer_warm_s": served["first_answer_s"],
+        "serving_rss_peak_mb": served["serving_rss_peak_mb"],
+    }
 
 
 def _timed_asks(shelf: Shelf, questions: list[Question]) -> tuple[list[float], list[Answer]]:
