@@ -30,6 +30,7 @@ class Messages:
     closest_in: str  # {where} {strength}: the console's refusal
     closest_at: str  # {position} {total} {place} {strength}: Telegram's refusal
     see_sections: str
+    more_sections: str  # {count}: sections left out of a list cut to one message
     closest_shown: str  # {strength}
     next_best: str  # {rank} {count}
     no_more: str
@@ -65,6 +66,7 @@ class Messages:
     articles_heading: str
     article_line: str  # {number} {title} {date} {paragraphs}
     article_line_undated: str  # {number} {title} {paragraphs}
+    articles_page: str  # {page} {pages} {count}: /articles over several pages
     articles_chosen: str  # {title}
     articles_all: str
     use_usage: str  # {count}
@@ -116,6 +118,13 @@ class Messages:
     upload_failed: str  # {name} {why}
     upload_unreadable: str  # the why: the file is not an article the bot can read
     upload_download_failed: str  # the why: Telegram did not hand the file over
+    upload_empty: str  # the why: an empty file
+    upload_utf16: str  # the why: UTF-16 text (with or without a byte-order mark)
+    upload_gbk: str  # the why: GBK / GB18030 text
+    upload_not_utf8: str  # the why: text in another encoding
+    upload_binary: str  # the why: not text at all
+    upload_title_too_long: str  # {limit}: the why
+    upload_too_many_paragraphs: str  # {limit}: the why
     reloaded: str  # {added} {updated} {removed} {failed} {count}
     language_usage: str
     language_set: str
@@ -145,6 +154,7 @@ EN = Messages(
         "Show it anyway quotes it."
     ),
     see_sections="See what it covers: /sections",
+    more_sections="…and {count} more sections: /sections lists them all.",
     closest_shown="Closest passage ({strength}), shown anyway:",
     next_best="Next best passage ({rank} of {count}):",
     no_more="No more passages.",
@@ -189,6 +199,7 @@ Commands:
     articles_heading="Articles on the shelf:",
     article_line="{number}. {title} — {date}, {paragraphs} paragraphs",
     article_line_undated="{number}. {title} — {paragraphs} paragraphs",
+    articles_page="Page {page} of {pages} ({count} articles).",
     articles_chosen="Questions go to “{title}”; /use all searches every article.",
     articles_all="Questions search every article; /use N asks only article N.",
     use_usage="Usage: /use N, with N from 1 to {count}; /use all searches every article.",
@@ -283,6 +294,15 @@ Commands:
     upload_failed="{name} could not go on the shelf: {why}. Nothing on the shelf changed.",
     upload_unreadable="it could not be read as an article (plain text or Markdown with a title)",
     upload_download_failed="the file could not be downloaded from Telegram",
+    upload_empty="the file is empty",
+    upload_utf16="it is UTF-16 text: re-save it as UTF-8 and send it again",
+    upload_gbk="it is GBK (GB18030) text: re-save it as UTF-8 and send it again",
+    upload_not_utf8="it is not UTF-8 text: re-save it as UTF-8 and send it again",
+    upload_binary="it is not a text file: send plain text or Markdown, saved as UTF-8",
+    upload_title_too_long="its title is over {limit} characters: shorten it and send it again",
+    upload_too_many_paragraphs=(
+        "it has over {limit} paragraphs, the ceiling for one article: split it into several"
+    ),
     reloaded=(
         "Reloaded: {added} added, {updated} updated, {removed} removed, {failed} failed. "
         "The shelf holds {count}."
@@ -316,6 +336,7 @@ ZH_HANS = Messages(
         "点「仍然显示」查看。"
     ),
     see_sections="看看文章谈了什么：/sections",
+    more_sections="……另有 {count} 个部分：/sections 列出全部。",
     closest_shown="最接近的段落（{strength}），仍然显示：",
     next_best="下一个相关段落（{rank}/{count}）：",
     no_more="没有更多段落了。",
@@ -360,6 +381,7 @@ ZH_HANS = Messages(
     articles_heading="书架上的文章：",
     article_line="{number}. {title}——{date}，{paragraphs} 段",
     article_line_undated="{number}. {title}——{paragraphs} 段",
+    articles_page="第 {page} 页，共 {pages} 页（{count} 篇文章）。",
     articles_chosen="问题只在《{title}》中搜索；/use all 搜索全部文章。",
     articles_all="问题在全部文章中搜索；/use N 只问第 N 篇。",
     use_usage="用法：/use N，N 为 1 到 {count}；/use all 搜索全部文章。",
@@ -443,6 +465,13 @@ ZH_HANS = Messages(
     upload_failed="{name} 无法上架：{why}。书架上的内容没有任何变化。",
     upload_unreadable="无法作为文章读取（需要带标题的纯文本或 Markdown）",
     upload_download_failed="无法从 Telegram 下载这个文件",
+    upload_empty="文件是空的",
+    upload_utf16="这是 UTF-16 编码的文本：请另存为 UTF-8 后重新发送",
+    upload_gbk="这是 GBK（GB18030）编码的文本：请另存为 UTF-8 后重新发送",
+    upload_not_utf8="这不是 UTF-8 编码的文本：请另存为 UTF-8 后重新发送",
+    upload_binary="这不是文本文件：请发送以 UTF-8 保存的纯文本或 Markdown",
+    upload_title_too_long="标题超过 {limit} 个字符：请缩短标题后重新发送",
+    upload_too_many_paragraphs="段落超过 {limit} 段，超出了单篇文章的上限：请拆分成几篇",
     reloaded=(
         "已重新载入：新增 {added}，更新 {updated}，移除 {removed}，失败 {failed}。"
         "书架上现有 {count} 篇。"
