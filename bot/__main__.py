@@ -241,6 +241,7 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
         allowed_chat_ids=settings.allowed_chat_ids,
         webhook=bool(args.webhook_url),
         state_file=settings.data_dir / "telegram-state.sqlite3",
+        journal=settings.data_dir / "telegram-updates.sqlite3",
         admin_chat_ids=settings.admin_chat_ids,
         uploads=shelf.directory,
     )

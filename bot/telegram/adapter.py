@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
@@ -37,6 +39,7 @@ from bot.telegram import state
 from bot.telegram.delivery import RetryingRateLimiter
 from bot.telegram.handlers import buttons, commands, errors, inline, questions, shelf
 from bot.telegram.handlers.access import guarded
+from bot.telegram.journal import JournalError, UpdateJournal
 from bot.telegram.liveness import PROBE_SECONDS, Liveness
 from bot.telegram.persistence import SqlitePersistence
 from bot.telegram.state import Services
@@ -64,9 +67,43 @@ def menu(say: Messages) -> list[BotCommand]:
     return [BotCommand(name, say.commands[name]) for name in COMMAND_HANDLERS]
 
 
+class JournaledApplication(Application):
+    """The Application, with each update handled at most once per journal entry.
+
+    An update is skipped if the journal says it was handled (or is being handled): a
+    replay at start and Telegram delivering it again cannot both answer. It is marked
+    handled once every handler group has run (a handler's exception counts: the error
+    handler has answered); a stop that cancels it leaves it for the replay.
+    """
+
+    journal: UpdateJournal | None = None
+
+    async def process_update(self, update: object) -> None:
+        journal = self.journal
+        if journal is None or not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        if not journal.claim(update.update_id):
+            log.info("update %d is handled already: skipped", update.update_id)
+            return
+        handled = False
+        try:
+            await super().process_update(update)
+            handled = True
+        finally:
+            if handled:  # one fsync: off the event loop
+                await asyncio.to_thread(journal.release, update.update_id, True)
+            else:
+                journal.release(update.update_id, False)
+
+
 class _PollingRequest(HTTPXRequest):
-    """The ``getUpdates`` connection: notes each answer for the health check, and waits out
-    an unreachable Bot API itself.
+    """The ``getUpdates`` connection: journals what Telegram sends, notes each answer for
+    the health check, and waits out an unreachable Bot API itself.
+
+    Journaling here, before PTB sees the batch, is what makes polling at-least-once: PTB
+    confirms a batch with its next ``getUpdates`` as soon as the batch is queued, so an
+    update must be on disk before this request returns (``bot.telegram.journal``).
 
     When Telegram cannot be reached, PTB's polling loop sleeps between attempts (up to
     30 s) where a stop cannot interrupt it, so ``docker stop`` during an outage ended in
@@ -75,9 +112,10 @@ class _PollingRequest(HTTPXRequest):
     makes SIGTERM prompt, and logs the outage once instead of a traceback per attempt.
     """
 
-    def __init__(self, liveness: Liveness | None) -> None:
+    def __init__(self, liveness: Liveness | None, journal: UpdateJournal | None) -> None:
         super().__init__(connection_pool_size=1)
         self._liveness = liveness
+        self._journal = journal
         self._failures = 0
         self.polling: Callable[[], bool] = lambda: True  # False once a stop has begun
 
@@ -110,7 +148,32 @@ class _PollingRequest(HTTPXRequest):
             self._failures = 0
         if code == 200 and self._liveness is not None:
             self._liveness.heard_from_telegram()
+        if code == 200 and self._journal is not None:
+            await asyncio.to_thread(_journal_batch, self._journal, payload)
         return code, payload
+
+
+def _journal_batch(journal: UpdateJournal, payload: bytes) -> None:
+    """Record a ``getUpdates`` answer; a journal that fails costs durability, not answers."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return  # PTB reports the malformed answer itself
+    updates = answer.get("result") if isinstance(answer, dict) else None
+    if not isinstance(updates, list):
+        return
+    try:
+        journal.record(updates)
+    except JournalError as exc:
+        log.warning("%s; these updates are handled but not journaled", exc)
+
+
+def open_journal(path: Path) -> UpdateJournal | None:
+    try:
+        return UpdateJournal(path)
+    except JournalError as exc:
+        log.warning("%s; running without it (a crash may lose fetched updates)", exc)
+        return None
 
 
 def build_application(services: Services, token: str, base_url: str | None = None) -> Application:
@@ -126,6 +189,7 @@ def build_application(services: Services, token: str, base_url: str | None = Non
         .rate_limiter(limiter)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .application_class(JournaledApplication)
     )
     if base_url:
         builder = builder.base_url(base_url)
@@ -133,7 +197,8 @@ def build_application(services: Services, token: str, base_url: str | None = Non
             builder = builder.base_file_url(base_url.rstrip("/")[: -len("bot")] + "file/bot")
     if options.read_timeout is not None:
         builder = builder.read_timeout(options.read_timeout)
-    polling = _PollingRequest(services.liveness)
+    journal = open_journal(options.journal) if options.journal is not None else None
+    polling = _PollingRequest(services.liveness, journal)
     builder = builder.get_updates_request(polling)
     if options.state_file is not None:
         # Per chat: the last turn, the language, the answers its buttons refer to. bot_data
@@ -141,6 +206,8 @@ def build_application(services: Services, token: str, base_url: str | None = Non
         only_chats = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
         builder = builder.persistence(SqlitePersistence(options.state_file, store_data=only_chats))
     app = builder.build()
+    assert isinstance(app, JournaledApplication)
+    app.journal = journal
     polling.polling = lambda: app.updater is not None and app.updater.running
     state.install(app, services)
     register(app)
@@ -182,6 +249,24 @@ async def _post_init(app: Application) -> None:
         log.warning("could not set the command menu: %s", exc)
     if services.liveness is not None and services.options.webhook:
         app.bot_data[_PROBE] = asyncio.create_task(_probe_webhook(app, services.liveness))
+    await _replay(app)
+
+
+async def _replay(app: Application) -> None:
+    """Queue the updates a previous run received but never handled (a crash, a kill)."""
+    journal = app.journal if isinstance(app, JournaledApplication) else None
+    waiting = journal.unhandled() if journal is not None else []
+    if waiting:
+        log.warning("answering %d update(s) received before the last stop", len(waiting))
+    for data in waiting:
+        try:
+            update = Update.de_json(data, app.bot)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("journaled update %s cannot be read: %s", data.get("update_id"), exc)
+            if journal is not None and journal.claim(data["update_id"]):
+                journal.release(data["update_id"], True)  # not again at every start
+            continue
+        await app.update_queue.put(update)
 
 
 async def _probe_webhook(app: Application, liveness: Liveness) -> None:
@@ -205,3 +290,5 @@ async def _post_shutdown(app: Application) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await probe
     await services.batcher.close()
+    if isinstance(app, JournaledApplication) and app.journal is not None:
+        app.journal.close()

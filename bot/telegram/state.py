@@ -38,6 +38,7 @@ class TelegramOptions:
     webhook: bool = False  # served by webhook: Telegram's reachability is probed instead
     language: str | None = None  # one reply language for every chat; None: each reader's
     state_file: Path | None = None  # chats' state across restarts (SQLite); None: in memory
+    journal: Path | None = None  # updates received and handled (SQLite); None: not kept
     admin_chat_ids: frozenset[int] = frozenset()  # may add articles (documents) and /reload
     uploads: Path | None = None  # where admins' documents are saved; None: uploads refused
 
