@@ -207,21 +207,37 @@ def _index(settings: Settings) -> int:
 # Exit codes of ``python -m bot telegram`` an operator (or a restart policy) can act on.
 EXIT_BAD_TOKEN = 78  # EX_CONFIG: Telegram rejected the token; restarting cannot help
 EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE: the Bot API could not be reached at start
+EXIT_IN_USE = 75  # EX_TEMPFAIL: another bot serves from this data directory; retry later
 
 
 def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     # PTB 22 deprecates integer retry_after and warns on every 429 unless this is set.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.build import build_shelf
     from bot.config import require_telegram_token, require_webhook_secret
-    from bot.core.batcher import Batcher
-    from bot.telegram.adapter import build_application
-    from bot.telegram.state import Services, TelegramOptions
+    from bot.instance import DataDirInUseError, claim_data_dir
 
     token = require_telegram_token(settings)
     secret = require_webhook_secret(args.secret_token) if args.webhook_url else None
+    try:
+        instance = claim_data_dir(settings.data_dir)
+    except DataDirInUseError as exc:
+        log.error("%s", exc)
+        return EXIT_IN_USE
+    with instance:
+        return _serve_telegram(args, settings, token, secret)
+
+
+def _serve_telegram(
+    args: argparse.Namespace, settings: Settings, token: str, secret: str | None
+) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.build import build_shelf
+    from bot.core.batcher import Batcher
+    from bot.telegram.adapter import build_application
+    from bot.telegram.runner import Webhook, serve
+    from bot.telegram.state import Services, TelegramOptions
+
     try:  # before the model loads: a bad token fails in a second, not after a long start
         asyncio.run(_get_me(token, settings.telegram_api_base_url))
     except InvalidToken as exc:
@@ -247,20 +263,15 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     )
     services = Services(shelf, Batcher(shelf), options, _open_feedback(settings))
     app = build_application(services, token, settings.telegram_api_base_url)
-    if args.webhook_url:
+    webhook = None
+    if args.webhook_url and secret is not None:
         # Telegram posts to the public URL; a proxy forwards its path to our listener as is.
         path = urlsplit(args.webhook_url).path.strip("/")
+        webhook = Webhook(args.webhook_url, args.listen, args.port, path, secret)
         log.warning("serving the webhook on %s:%d/%s", args.listen, args.port, path)
-        app.run_webhook(
-            listen=args.listen,
-            port=args.port,
-            url_path=path,
-            webhook_url=args.webhook_url,
-            secret_token=secret,
-        )
     else:
         log.warning("polling for updates")
-        app.run_polling()
+    asyncio.run(serve(app, webhook))
     return 0
 
 

@@ -42,9 +42,9 @@ def fresh_data_dir(base: Path, model_cache: Path) -> Path:
 
 
 def start_telegram(
-    data_dir: Path, api_base_url: str, token: str, **env: str
+    data_dir: Path, api_base_url: str, token: str, *args: str, **env: str
 ) -> subprocess.Popen[str]:
-    """``python -m bot telegram`` in the background against a loopback Bot API."""
+    """``python -m bot telegram ARGS`` in the background against a loopback Bot API."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     environment.update(
         ARTICLE_BOT_DATA_DIR=str(data_dir),
@@ -53,7 +53,7 @@ def start_telegram(
         **env,
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram"],
+        [sys.executable, "-m", "bot", "telegram", *args],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,

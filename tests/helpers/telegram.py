@@ -33,6 +33,7 @@ from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
 from bot.core.shelf import Shelf
 from bot.telegram.adapter import build_application
+from bot.telegram.runner import Webhook, start_receiving, stop_receiving
 from bot.telegram.state import Services, TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, parse_html
@@ -118,15 +119,15 @@ class BotThread(threading.Thread):
         stop = asyncio.Event()
         self._control = (asyncio.get_running_loop(), stop)
         app = self.app
-        assert app.updater is not None and app.post_init and app.post_shutdown
+        assert app.post_init and app.post_shutdown
         await app.initialize()
         try:
             await app.post_init(app)
-            await self._start_updater()
+            listener = await start_receiving(app, self._webhook())
             await app.start()
             self.started.set()
             await stop.wait()
-            await app.updater.stop()
+            await stop_receiving(app, listener)
             await app.stop()
         finally:
             await app.shutdown()
@@ -134,25 +135,12 @@ class BotThread(threading.Thread):
         leftover = asyncio.all_tasks() - {asyncio.current_task()}
         assert not leftover, f"tasks still pending after shutdown: {leftover}"
 
-    async def _start_updater(self) -> None:
-        assert self.app.updater is not None
+    def _webhook(self) -> Webhook | None:
         if self.webhook_url is None:
-            app = self.app
-
-            def polling_error(exc: Exception) -> None:  # what run_polling gives the Updater
-                app.create_task(app.process_error(error=exc, update=None))
-
-            await self.app.updater.start_polling(error_callback=polling_error)
-            return
+            return None
         port = urllib.parse.urlsplit(self.webhook_url).port
         assert port is not None
-        await self.app.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
-            webhook_url=self.webhook_url,
-            secret_token=WEBHOOK_SECRET,
-        )
+        return Webhook(self.webhook_url, "127.0.0.1", port, "telegram", WEBHOOK_SECRET)
 
     def halt(self) -> None:
         if self._control is not None:

@@ -1,0 +1,81 @@
+"""The serving process's life: what ``run_polling``/``run_webhook`` do, with our listener.
+
+The order is PTB's own (initialize, post_init, start receiving, start; on SIGTERM or
+SIGINT: stop receiving, stop, post_stop, shutdown, post_shutdown). Webhook mode receives
+through :class:`bot.telegram.webhook.WebhookListener` instead of PTB's, which read
+unauthenticated bodies in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.telegram.adapter import JournaledApplication
+from bot.telegram.webhook import Receiver, WebhookListener
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts (``url``), where we listen, and the secret it must carry."""
+
+    url: str
+    listen: str
+    port: int
+    path: str
+    secret: str
+
+
+async def start_receiving(app: App, webhook: Webhook | None) -> WebhookListener | None:
+    """Poll, or listen and tell Telegram where to post; the listener to stop later."""
+    if webhook is None:
+        assert app.updater is not None
+
+        def polling_error(exc: Exception) -> None:  # what run_polling gives the Updater
+            app.create_task(app.process_error(error=exc, update=None))
+
+        await app.updater.start_polling(error_callback=polling_error)
+        return None
+    journal = app.journal if isinstance(app, JournaledApplication) else None
+    listener = WebhookListener(Receiver(app, webhook.secret, journal), webhook.path)
+    listener.listen(webhook.listen, webhook.port)
+    await app.bot.set_webhook(webhook.url, secret_token=webhook.secret)
+    return listener
+
+
+async def stop_receiving(app: App, listener: WebhookListener | None) -> None:
+    if listener is not None:
+        await listener.stop()
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+
+
+async def serve(app: App, webhook: Webhook | None) -> None:
+    """Serve until SIGTERM or SIGINT, then stop as PTB's ``run_*`` would."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    listener: WebhookListener | None = None
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        listener = await start_receiving(app, webhook)
+        await app.start()
+        await stop.wait()
+    finally:
+        await stop_receiving(app, listener)
+        if app.running:
+            await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
