@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     soak.add_argument("--chats", type=int, default=50)
     soak.add_argument("--fault-rate", type=float, default=0.02)
     soak.add_argument("--seed", type=int, default=0)
+    soak.add_argument(
+        "--crashes",
+        type=int,
+        default=1,
+        help="then SIGKILL the bot process this many times mid-burst and restart it",
+    )
     soak.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
     soak.add_argument("--log", type=Path, help="keep the bot's full log here")
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
@@ -332,6 +338,7 @@ def _soak(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             progress=_progress,
             log_file=args.log,
+            crash_rounds=args.crashes,
         )
     except SoakError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from bot.messages import EN
+from bot.tools.crash import run_crash
 from bot.tools.evaluate import GOLD
 from bot.tools.fakeapi import factories
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault
@@ -633,15 +634,17 @@ def run_soak(
     flood_limit: bool = False,
     log_file: Path | None = None,
     warmup: bool = True,
+    crash_rounds: int = 0,
 ) -> JSONDict:
     """Drive ``questions`` questions through the Telegram adapter; return the figures.
 
     ``question_timeout`` bounds the wait for one question to be handled, ``time_limit``
     (default: 0.5 s a question plus 5 minutes) the whole run: questions not yet asked by
     then are counted as ``not_sent``. Log records of WARNING and above are counted, not
-    printed, while the soak runs; ``log_file`` keeps them in full.
+    printed, while the soak runs; ``log_file`` keeps them in full. ``crash_rounds`` rounds of
+    the crash fault follow (``bot.tools.crash``: the bot process SIGKILLed mid-burst).
     """
-    if questions < 1 or chats < 1 or not 0 <= fault_rate <= 1:
+    if questions < 1 or chats < 1 or not 0 <= fault_rate <= 1 or crash_rounds < 0:
         raise ValueError("questions and chats must be positive, fault_rate within 0..1")
     known = FAULT_KINDS + OPTIONAL_FAULTS
     unknown = set(faults) - set(known)
@@ -672,9 +675,16 @@ def run_soak(
                 run, crashes = asyncio.run(Driver(core, server, plan, progress)())
             crashes.threads.update(extra.threads)
         report = server.call(op="report", timeout=120)
+        crash = None
+        if crash_rounds:
+            progress(f"crash fault: {crash_rounds} SIGKILL(s) of the bot process mid-burst")
+            crash = run_crash(
+                settings, server, gold_questions(), rounds=crash_rounds, chats=plan.chats,
+                seed=seed, progress=progress,
+            )
     finally:
         server.close()
-    return _figures(plan, run, crashes, logs, report)
+    return _figures(plan, run, crashes, logs, report, crash=crash)
 
 
 def _by_question(
@@ -758,7 +768,13 @@ def tally(texts: dict[int, str], calls: list[list[Any]]) -> JSONDict:
 
 
 def _figures(
-    plan: Plan, run: Run, crashes: Crashes, logs: LogCapture, report: JSONDict
+    plan: Plan,
+    run: Run,
+    crashes: Crashes,
+    logs: LogCapture,
+    report: JSONDict,
+    *,
+    crash: JSONDict | None = None,
 ) -> JSONDict:
     calls = sum(report["calls"].values())
     injected = sum(report["injected"].values())
@@ -804,10 +820,12 @@ def _figures(
         "per_user_limit": "lifted",
         "python": sys.version.split()[0],
     }
+    result["crash"] = crash
     result["target"] = dict(TARGET)
     result["target_met"] = (
         result["lost"] == 0
         and result["duplicated"] == 0
+        and (crash is None or (crash["lost"] == 0 and crash["duplicated"] == 0))
         and result["unhandled"] == 0
         and result["not_sent"] == 0
         and growth <= TARGET["rss_growth_pct"]
@@ -851,6 +869,16 @@ def format_soak(result: JSONDict) -> str:
         f"  target              0 lost, 0 duplicated, 0 unhandled, RSS growth ≤ "
         f"{r['target']['rss_growth_pct']:.0f}%: {'MET' if r['target_met'] else 'NOT MET'}",
     ]
+    crash = r.get("crash")
+    if crash:
+        lines.insert(
+            -1,
+            f"  crash fault         {crash['kills']} SIGKILL(s) mid-burst: "
+            f"{crash['answered']:,}/{crash['questions']:,} answered, {crash['lost']} lost, "
+            f"{crash['duplicated']} duplicated; all answered "
+            f"{', '.join(f'{s:.0f}' for s in crash['all_answered_after_restart_s'])} s "
+            "after the restart",
+        )
     sections = [
         ("lost, by the faults on their calls", r["lost_by_fault"]),
         ("duplicated, by the faults on their calls", r["duplicated_by_fault"]),

@@ -1,0 +1,153 @@
+"""The soak's crash fault: the real bot process SIGKILLed mid-burst and restarted.
+
+An in-process Application cannot be killed, so this part runs ``python -m bot telegram``
+itself, on a scratch data directory that shares the model and the article's index,
+against the soak's fake Bot API child process. Each round, ``chats`` new readers ask at
+once; after ``kill_after`` of their replies have arrived (the rest in flight) the bot is
+SIGKILLed and started again. After the last round every question must be answered, none
+twice: the same tally as the soak (``bot.tools.soak.tally``) counts lost and duplicated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.tools.soak import FakeServer
+
+JSONDict = dict[str, Any]
+Progress = Callable[[str], None]
+CHAT_BASE = 3_000_000_000  # apart from the soak's own chats
+QUESTION_BASE = 10**9  # apart from the soak's own question numbers
+
+
+@contextlib.contextmanager
+def scratch_data_dir(settings: Settings) -> Iterator[Path]:
+    """A data directory of its own (so its lock is free) sharing the model, and a copy of
+    the article's index (so the bot starts in seconds, not minutes)."""
+    with tempfile.TemporaryDirectory(prefix="bot-crash-") as tmp:
+        data = Path(tmp) / "data"
+        (data / "models").mkdir(parents=True)
+        models = settings.data_dir / "models"
+        for entry in models.iterdir() if models.is_dir() else []:
+            os.symlink(entry.resolve(), data / "models" / entry.name)
+        if settings.index_dir.is_dir():
+            shutil.copytree(
+                settings.index_dir, data / settings.index_dir.relative_to(settings.data_dir)
+            )
+        yield data
+
+
+def _start_bot(settings: Settings, data: Path, server: FakeServer) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        env.pop(name, None)
+    env.pop("ARTICLES_DIR", None)
+    env.update(
+        ARTICLE_BOT_DATA_DIR=str(data),
+        ARTICLE_PATH=str(settings.article),
+        EMBEDDING_MODEL=settings.model,
+        TELEGRAM_BOT_TOKEN=server.token,
+        TELEGRAM_API_BASE_URL=server.base_url,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _delivered(server: FakeServer) -> dict[int, int]:
+    """Messages that reached each question's chat (status 200), by question."""
+    counts: dict[int, int] = {}
+    for question, method, status, _text, _fault in server.call(op="report", timeout=120)["log"]:
+        if method == "sendMessage" and status == 200 and question is not None:
+            counts[question] = counts.get(question, 0) + 1
+    return counts
+
+
+def _wait(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def run_crash(
+    settings: Settings,
+    server: FakeServer,
+    questions: list[str],
+    *,
+    rounds: int = 1,
+    chats: int = 50,
+    kill_after: int = 5,
+    seed: int = 0,
+    timeout: float = 600.0,
+    progress: Progress = print,
+) -> JSONDict:
+    """``rounds`` bursts of ``chats`` questions, each cut by a SIGKILL; the figures."""
+    from bot.tools.soak import tally
+
+    rng = random.Random(seed)
+    texts: dict[int, str] = {}
+    recoveries: list[float] = []
+    with scratch_data_dir(settings) as data:
+        bot = _start_bot(settings, data, server)
+        try:
+            for round_ in range(rounds):
+                asked = []
+                for i in range(chats):
+                    number = QUESTION_BASE + round_ * chats + i
+                    texts[number] = rng.choice(questions)
+                    chat = CHAT_BASE + round_ * chats + i
+                    server.call(op="push", chat=chat, question=number, text=texts[number])
+                    asked.append(number)
+
+                def replies(numbers: list[int] = asked) -> int:
+                    sent = _delivered(server)
+                    return sum(1 for n in numbers if sent.get(n))
+
+                if not _wait(lambda: replies() >= kill_after, timeout):
+                    break
+                os.kill(bot.pid, signal.SIGKILL)
+                bot.wait(60)
+                progress(
+                    f"crash {round_ + 1}/{rounds}: SIGKILL after {replies()} of {chats} replies"
+                )
+                restarted = time.monotonic()
+                bot = _start_bot(settings, data, server)
+                if _wait(lambda: replies() >= chats, timeout):
+                    recoveries.append(time.monotonic() - restarted)
+            _wait(lambda: len(_delivered(server)) >= len(texts), timeout)
+            server.call(op="idle", seconds=30.0, timeout=60.0)
+        finally:
+            bot.terminate()
+            try:
+                bot.wait(30)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot.wait(30)
+    figures = tally(texts, server.call(op="report", timeout=120)["log"])
+    return {
+        "kills": rounds,
+        "questions": len(texts),
+        "answered": figures["answered"],
+        "lost": figures["lost"],
+        "duplicated": figures["duplicated"],
+        "all_answered_after_restart_s": [round(s, 1) for s in recoveries],
+    }
