@@ -126,6 +126,7 @@ class Messages:
     upload_title_too_long: str  # {limit}: the why
     upload_too_many_paragraphs: str  # {limit}: the why
     reloaded: str  # {added} {updated} {removed} {failed} {count}
+    shelf_busy: str  # an upload or /reload waits for the indexing in progress
     language_usage: str
     language_set: str
     language_follow: str
@@ -307,6 +308,7 @@ Commands:
         "Reloaded: {added} added, {updated} updated, {removed} removed, {failed} failed. "
         "The shelf holds {count}."
     ),
+    shelf_busy="Another article is being indexed: this starts as soon as it is done.",
     language_usage="Replies follow the script you ask in. To fix the language, choose:",
     language_set="Done: replies are in English from now on.",
     language_follow="Done: replies follow the script you ask in.",
@@ -476,6 +478,7 @@ ZH_HANS = Messages(
         "已重新载入：新增 {added}，更新 {updated}，移除 {removed}，失败 {failed}。"
         "书架上现有 {count} 篇。"
     ),
+    shelf_busy="另一篇文章正在索引：它一完成，这项操作就开始。",
     language_usage="回答的语言默认跟随你提问的文字。要固定语言，请选择：",
     language_set="好的：从现在起用简体中文回答。",
     language_follow="好的：回答的语言将跟随你提问的文字。",
