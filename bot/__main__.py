@@ -107,7 +107,12 @@ def _shelf_name(value: Path, command: str) -> bool:
     # The shelf's suffixes (bot.core.shelf.SUFFIXES): spelled here so that parsing the
     # command line does not load the search stack.
     is_file_name = value.suffix.lower() in {".txt", ".md"} or len(value.parts) > 1
-    return command == "ask" and not is_file_name and not value.exists()
+    if command != "ask" or is_file_name:
+        return False
+    try:
+        return not value.exists()
+    except OSError:  # too long to be a file: a file for the shelf, refused as one
+        return False
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -34,8 +34,9 @@ def build_shelf(settings: Settings) -> Shelf:
     """
     encoder = load_encoder(settings.model, settings.data_dir)
 
-    def load(path: Path, name: str) -> ArticleBot:
-        return _core(load_article(path), encoder, settings.shelf_index_dir(name), settings)
+    def load(path: Path, name: str, inside: Path | None) -> ArticleBot:
+        article = load_article(path, inside)
+        return _core(article, encoder, settings.shelf_index_dir(name), settings)
 
     shelf = Shelf(load, settings.articles_dir)
     for path in settings.shelf_files:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 
 from corpus.ingest import BUNDLED_ARTICLE
+from corpus.reading import short_path
 from embeddings.encoder import DEFAULT_MODEL
 
 # BotFather tokens look like 123456789:AA...; the shape check catches paste errors early.
@@ -124,16 +125,28 @@ def _chat_ids(name: str, env: Mapping[str, str]) -> frozenset[int]:
 
 def _validate(settings: Settings) -> None:
     for article in (settings.article, *settings.articles):
-        if not article.is_file():
-            raise ConfigError(f"article file not found: {article}")
-    if settings.articles_dir is not None and not settings.articles_dir.is_dir():
-        raise ConfigError(f"ARTICLES_DIR is not a directory: {settings.articles_dir}")
+        if not _is(article, Path.is_file, "article file"):
+            raise ConfigError(f"article file not found: {short_path(article)}")
+    directory = settings.articles_dir
+    if directory is not None and not _is(directory, Path.is_dir, "ARTICLES_DIR"):
+        raise ConfigError(f"ARTICLES_DIR is not a directory: {short_path(directory)}")
     if settings.log_level not in logging.getLevelNamesMapping():
         raise ConfigError(
             f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR: got {settings.log_level!r}"
         )
-    if settings.data_dir.exists() and not settings.data_dir.is_dir():
-        raise ConfigError(f"data directory is not a directory: {settings.data_dir}")
+    data_dir = settings.data_dir
+    if _is(data_dir, Path.exists, "data directory") and not data_dir.is_dir():
+        raise ConfigError(f"data directory is not a directory: {short_path(data_dir)}")
+
+
+def _is(path: Path, test: Callable[[Path], bool], what: str) -> bool:
+    """``test(path)``, but a path the system cannot even look at (too long, a link loop,
+    no permission) is a one-line configuration error, not a traceback."""
+    try:
+        return test(path)
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"{what} {short_path(path)}: {why}") from exc
 
 
 def require_telegram_token(settings: Settings) -> str:

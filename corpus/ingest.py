@@ -18,6 +18,14 @@ from pathlib import Path
 
 from corpus.clean import clean_line
 from corpus.model import Article, Paragraph, Section
+from corpus.reading import (
+    MAX_ARTICLE_BYTES,
+    ArticleError,
+    decode_article,
+    read_article_bytes,
+    short_path,
+)
+from corpus.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +44,20 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 # it answers nothing, and its short vector matched every vague question (issue 11).
 _LEAD_IN = re.compile(r"(?:──|—|：|:)\s*$")
 _FOOTER_MARK = "·"
-
-
-class ArticleError(Exception):
-    """The article file cannot be read or holds no quotable text."""
+# A paragraph longer than this is split between sentences: a quote must fit in one message
+# (Telegram's is 4,096 characters) with its heading lines. The bundled article's longest
+# paragraph is 417 characters; a one-line 1.9 MB article was one "paragraph" (issue 22).
+MAX_PARAGRAPH_CHARS = 2_000
+# The ceiling on what one article may hold, refused with that reason: indexing and serving
+# cost grows with the paragraphs, and a shelf waits on an article while it is indexed.
+MAX_PARAGRAPHS = 5_000
+# A title is shown in /articles, attributions and button labels: a longer one is refused
+# (the author can shorten it), so that no single article can break those for everyone.
+MAX_TITLE_CHARS = 200
+# A derived title (from a photo caption or the first paragraph) is cut to this instead.
+_DERIVED_TITLE_CHARS = 80
+_SIDECAR_BYTES = 100_000
+_LATIN_STOP = re.compile(r"[.!?][\"'”’)]?\s+")
 
 
 @dataclass
@@ -63,24 +81,76 @@ class _Draft:
             paragraphs.append(text)
 
 
-def load_article(path: Path = BUNDLED_ARTICLE) -> Article:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"cannot read the article {path}: {exc.strerror or exc}") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(f"the article {path} is not UTF-8 text") from exc
+def load_article(path: Path = BUNDLED_ARTICLE, inside: Path | None = None) -> Article:
+    """The article in ``path``; with ``inside``, only if the file really lies in that folder.
+
+    Raises :class:`ArticleError` (its ``kind`` says why) for a file that is not a regular
+    file, is over :data:`MAX_ARTICLE_BYTES`, is not UTF-8 text, has an over-long title, or
+    has no paragraphs or more than :data:`MAX_PARAGRAPHS`.
+    """
+    raw = read_article_bytes(path, MAX_ARTICLE_BYTES, inside)
+    shown = short_path(path)
+    text = decode_article(raw, shown)
     content_hash = hashlib.sha256(raw).hexdigest()
     if path.suffix.lower() in {".md", ".markdown"} or text.lstrip().startswith("# "):
         draft = _parse_markdown(text)
     else:
         draft = _parse_scraped(text)
-    article = _with_sidecar(_freeze(draft, content_hash, fallback_title=path.stem), path)
-    if not any(True for _ in article.paragraphs()):
-        raise ArticleError(f"the article {path} has no paragraphs to quote")
+    article = _freeze(draft, content_hash, fallback_title=path.stem)
+    article = _with_sidecar(article, path, inside)
+    _check_title(article.title, shown)
+    count = sum(1 for _ in article.paragraphs())
+    if not count:
+        raise ArticleError(f"the article {shown} has no paragraphs to quote", "no_paragraphs")
+    if count > MAX_PARAGRAPHS:
+        raise ArticleError(
+            f"the article {shown} has {count:,} paragraphs: an article may have "
+            f"{MAX_PARAGRAPHS:,} at most",
+            "too_many_paragraphs",
+        )
     return article
+
+
+def _check_title(title: str, shown: str) -> None:
+    if len(title) > MAX_TITLE_CHARS:
+        raise ArticleError(
+            f"the title of {shown} is {len(title):,} characters: shorten it to "
+            f"{MAX_TITLE_CHARS} at most",
+            "title_too_long",
+        )
+
+
+def split_paragraph(text: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut between sentences.
+
+    A sentence longer than ``limit`` is cut at the last space before it (or, in text
+    without spaces, at the limit itself), so no piece is ever longer.
+    """
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    start = 0  # where the piece being built begins
+    end = 0  # where its last whole sentence ends
+    for _, sentence_end in sentence_spans(text):
+        while sentence_end - start > limit:
+            cut = end if end > start else _cut(text, start, start + limit)
+            pieces.append(text[start:cut].strip())
+            start = end = cut
+        end = sentence_end
+    if text[start:].strip():
+        pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]
+
+
+def _cut(text: str, start: int, end: int) -> int:
+    """Where to cut a run too long for one piece: after its last Latin full stop ("."
+    ends no sentence in :func:`sentence_spans`, which must not split "3.5"), else after
+    its last space, else at ``end``."""
+    stops = [m.end() for m in _LATIN_STOP.finditer(text, start + 1, end)]
+    if stops:
+        return stops[-1]
+    space = text.rfind(" ", start + 1, end)
+    return space + 1 if space > start else end
 
 
 def _clean(draft: _Draft, line: str) -> str:
@@ -119,7 +189,7 @@ def _parse_scraped(text: str) -> _Draft:
             draft.credit = draft.credit or credit
             if draft.title is None and not draft.lead and not draft.sections:
                 # A captioned photo opens the article: its caption is the best title we have.
-                draft.title = body.rstrip("。")
+                draft.title = _derived_title(body.rstrip("。"))
                 i += 1
                 continue
             line = body
@@ -153,6 +223,8 @@ def _parse_markdown(text: str) -> _Draft:
         if heading:
             flush()
             level, title = len(heading.group(1)), _clean(draft, heading.group(2))
+            if level > 1:  # a heading is shown with every answer under it: never a wall
+                title = _shortened(title, MAX_TITLE_CHARS)
             if level == 1 and draft.title is None:
                 draft.title = title
             elif level == 2 or not draft.sections:
@@ -184,7 +256,7 @@ def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
     def make(texts: list[str], section: int | None) -> tuple[Paragraph, ...]:
         nonlocal position
         out = []
-        for text in texts:
+        for text in (piece for whole in texts for piece in split_paragraph(whole)):
             position += 1
             out.append(Paragraph(_paragraph_id(text, taken), text, position, section))
         return tuple(out)
@@ -197,7 +269,7 @@ def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
     names = (_source_name(line) for line in draft.footer)
     source = next((name for name in names if name and "[…]" not in name), None)
     return Article(
-        title=draft.title or (draft.lead[0][:40] if draft.lead else fallback_title),
+        title=draft.title or (draft.lead[0][:40] if draft.lead else _derived_title(fallback_title)),
         lead=lead,
         sections=sections,
         content_hash=content_hash,
@@ -208,18 +280,34 @@ def _freeze(draft: _Draft, content_hash: str, fallback_title: str) -> Article:
     )
 
 
-def _with_sidecar(article: Article, path: Path) -> Article:
-    """Facts the text lacks (date, source, suggested questions) from ``<article>.toml``."""
+def _derived_title(text: str) -> str:
+    """A title the article did not state: cut, never refused (the author wrote none)."""
+    return _shortened(text, _DERIVED_TITLE_CHARS)
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _with_sidecar(article: Article, path: Path, inside: Path | None) -> Article:
+    """Facts the text lacks (date, source, suggested questions) from ``<article>.toml``.
+
+    Read by the same rules as the article: a sidecar linking out of the folder is refused.
+    """
     sidecar = path.with_suffix(".toml")
     if not sidecar.is_file():
         return article
+    shown = short_path(sidecar)
     try:
-        data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ArticleError(f"cannot read the article's sidecar {sidecar}: {exc}") from exc
+        raw = read_article_bytes(sidecar, _SIDECAR_BYTES, inside)
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ArticleError(f"cannot read the article's sidecar {shown}: {exc}", "sidecar") from exc
+    except ArticleError as exc:
+        raise ArticleError(f"the article's sidecar: {exc}", "sidecar") from exc
     questions = data.get("suggested_questions", [])
     if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
-        raise ArticleError(f"{sidecar}: suggested_questions must be a list of strings")
+        raise ArticleError(f"{shown}: suggested_questions must be a list of strings", "sidecar")
     return replace(
         article,
         title=str(data.get("title", article.title)),

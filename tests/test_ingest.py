@@ -80,8 +80,8 @@ def test_unreadable_or_empty_article_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match="no paragraphs"):
         load_article(empty)
     binary = tmp_path / "binary.txt"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(ArticleError, match="not UTF-8"):
+    binary.write_bytes(b"\xff\xfe\x00garbage")  # a UTF-16 byte-order mark: said so
+    with pytest.raises(ArticleError, match="re-save it as UTF-8"):
         load_article(binary)
 
 

@@ -153,10 +153,10 @@ def test_the_attribution_names_the_article_only_on_a_shelf_of_several(
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
-        ("binary.md", b"\xff\xfe\x00\x01 not text", ("not UTF-8", "unreadable")),
-        ("empty.md", b"", ("cannot go on the shelf", "unreadable")),
+        ("binary.md", b"\xff\xfe\x00\x01 not text", ("re-save it as UTF-8", "utf16")),
+        ("empty.md", b"", ("is empty", "empty")),
         ("article.pdf", b"%PDF-1.4", ("must be a .txt or .md", "not_article")),
-        ("huge.txt", b"a" * (MAX_ARTICLE_BYTES + 1), ("at most", "too_large")),
+        ("huge.txt", b"a" * (MAX_ARTICLE_BYTES + 1), ("ceiling", "too_large")),
     ],
 )
 def test_a_broken_file_changes_nothing(

@@ -26,31 +26,34 @@ import numpy as np
 from bot.core.answer import Answer, Quote
 from bot.core.engine import ArticleBot, clean_question
 from bot.core.followup import Turn, with_context
-from corpus.ingest import ArticleError
+from corpus.ingest import (
+    MAX_ARTICLE_BYTES,  # noqa: F401  (the adapters check it before a download)
+    ArticleError,
+)
+from corpus.reading import short_path
 from embeddings.errors import EmbeddingError, IndexStoreError
 from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
-# An article file larger than this is refused: the bundled one is 20 kB, and a book-sized
-# upload would take minutes to index while the shelf waits on its lock.
-MAX_ARTICLE_BYTES = 2_000_000
 # How many articles, by their best passage's dense score, get the full search. Measured
 # on CMRC 2018 trial articles (see README, "A shelf of articles"): the article holding the
 # answer is nearly always among the first few.
 SHORTLIST = 5
 
-# Ingests and indexes one file under a shelf name; raises on a file it cannot use.
-Loader = Callable[[Path, str], ArticleBot]
+# Ingests and indexes one file under a shelf name, reading it only if it really lies in
+# the folder given (None: anywhere); raises on a file it cannot use.
+Loader = Callable[[Path, str, Path | None], ArticleBot]
 
 
 class ShelfError(Exception):
     """A file cannot go on the shelf, or a name is not on it; the message says which.
 
     ``kind`` lets an adapter word the refusal in the reader's language: ``unknown_name``,
-    ``not_article`` (not .txt/.md), ``too_large`` (over :data:`MAX_ARTICLE_BYTES`),
-    ``unreadable`` (cannot be read, ingested or indexed) or ``no_files`` (a ready-made shelf).
+    ``not_article`` (not .txt/.md), ``no_files`` (a ready-made shelf), ``unreadable``
+    (cannot be read or indexed), or the :class:`ArticleError` kind that refused the file
+    (``too_large``, ``outside``, ``utf16``, ``gbk``, ``title_too_long``, …).
     """
 
     def __init__(self, message: str, kind: str = "unreadable") -> None:
@@ -313,9 +316,15 @@ class Shelf:
                 raise ShelfError(
                     f"cannot read the articles directory {self.directory}: {exc}"
                 ) from exc
-            articles = [p for p in listed if p.suffix.lower() in SUFFIXES and p.is_file()]
+            articles = [p for p in listed if p.suffix.lower() in SUFFIXES and _is_file(p)]
             found += [p for p in articles if not any(_same(p, q) for q in found)]
         return found
+
+    def _folder_of(self, path: Path) -> Path | None:
+        """The folder ``path`` must really lie in: the shelf's, for a file listed from it."""
+        if self.directory is not None and path.parent == self.directory:
+            return self.directory
+        return None
 
     def _name_for(self, path: Path, taken: dict[str, _Shelved] | None = None) -> str:
         """The file's stem; a second file with the same stem gets ``stem-2`` and so on."""
@@ -334,23 +343,25 @@ class Shelf:
             raise ShelfError("this shelf holds ready-made articles and reads no files", "no_files")
         if path.suffix.lower() not in SUFFIXES:
             raise ShelfError(f"{path.name}: an article must be a .txt or .md file", "not_article")
+        shown = short_path(path.name, 80)
         try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise ShelfError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        if size > MAX_ARTICLE_BYTES:
-            raise ShelfError(
-                f"{path.name} is {size:,} bytes: an article may be {MAX_ARTICLE_BYTES:,} at most",
-                "too_large",
-            )
-        try:
-            return self.load(path, name)
-        except (ArticleError, EmbeddingError, IndexStoreError, OSError) as exc:
-            raise ShelfError(f"{path.name} cannot go on the shelf: {exc}") from exc
+            return self.load(path, name, self._folder_of(path))
+        except ArticleError as exc:
+            raise ShelfError(f"{shown} cannot go on the shelf: {exc}", exc.kind) from exc
+        except (EmbeddingError, IndexStoreError, OSError) as exc:
+            raise ShelfError(f"{shown} cannot go on the shelf: {exc}") from exc
 
 
 def _same(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
+
+
+def _is_file(path: Path) -> bool:
+    """A file (or a link to one): what it links to is judged when it is read."""
+    try:
+        return path.is_file()
+    except OSError:  # a name too long, a link loop: not a file the shelf can use
+        return False
 
 
 def _stamped(answer: Answer, name: str, title: str | None) -> Answer:

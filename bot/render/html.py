@@ -121,7 +121,7 @@ def answer_blocks(
         return blocks
     if answer.kind is AnswerKind.OVERVIEW:
         blocks = [f"<i>{esc(say.overview)}</i>", *quote_blocks(answer.quotes[0], total, say)]
-        blocks += sections_blocks(article, say)[1:]
+        blocks += sections_preview(article, say)
         return [*blocks, converted_note(say)] if answer.converted else blocks
     if answer.kind is AnswerKind.GREETING:
         return [say.greeting.format(title=f"<b>{esc(article.title)}</b>")]
@@ -150,7 +150,7 @@ def refusal_blocks(
                 strength=esc(strength(closest, say)),
             )
         )
-    return [*blocks, esc(say.see_sections), *sections_blocks(article, say)[1:]]
+    return [*blocks, esc(say.see_sections), *sections_preview(article, say)]
 
 
 def closest_blocks(quote: Quote, total: int, say: Messages = DEFAULT) -> list[str]:
@@ -180,6 +180,16 @@ def sections_blocks(article: Article, say: Messages = DEFAULT) -> list[str]:
         else:
             blocks.append(line)
     return [f"<b>{esc(article.title)}</b>", *blocks]
+
+
+def sections_preview(article: Article, say: Messages = DEFAULT) -> list[str]:
+    """The section list as one block at most, beside an answer: an article of hundreds of
+    sections must not turn one question into a dozen messages (``/sections`` has them all)."""
+    listed = sections_blocks(article, say)[1:]
+    if len(listed) <= 1:
+        return listed
+    left_out = len(article.sections) - listed[0].count("\n") - 1
+    return [listed[0], esc(say.more_sections.format(count=left_out))]
 
 
 def section_blocks(section: Section) -> list[str]:

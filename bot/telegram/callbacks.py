@@ -146,6 +146,15 @@ class UseArticle(CallbackData):
     number: int
 
 
+@dataclass(frozen=True)
+class ArticlesPage(CallbackData):
+    """``/articles`` on a long shelf: another page of the list, edited in place."""
+
+    PREFIX = "r"
+    FORMAT = ("[0-9]{1,3}",)
+    page: int
+
+
 KINDS: tuple[type[CallbackData], ...] = (
     More,
     ShowAnyway,
@@ -157,4 +166,5 @@ KINDS: tuple[type[CallbackData], ...] = (
     Language,
     SectionOf,
     UseArticle,
+    ArticlesPage,
 )

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.core.answer import Answer, AnswerKind, Quote
 from bot.core.engine import ArticleBot
 from bot.messages import LANGUAGE_NAMES, Messages
-from bot.render.html import pack, section_blocks, shorten
+from bot.render.html import esc, pack, section_blocks, shorten
 from bot.telegram import callbacks as cb
 from bot.telegram.remembered import remember
 from bot.telegram.state import Services
@@ -110,17 +110,51 @@ def languages(say: Messages) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def articles(services: Services, say: Messages, chosen: str | None) -> InlineKeyboardMarkup:
-    """``/articles``: one button per article (✓ on the chosen one), and one for all."""
+def articles_page(
+    services: Services, say: Messages, chosen: str | None, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """``/articles``, one page: a line and a button per article (✓ on the chosen one), one
+    for all, and ⬅/➡ to the pages beside it.
+
+    A page holds :data:`ARTICLES_PER_PAGE` articles and every title is cut, so a page
+    always fits in one message and a keyboard however long the shelf or its titles.
+    """
+    entries = services.shelf.entries()
+    pages = max(1, -(-len(entries) // ARTICLES_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * ARTICLES_PER_PAGE : (page + 1) * ARTICLES_PER_PAGE]
+    lines = [esc(say.articles_heading)]
     rows = []
-    for entry in services.shelf.entries()[:_MAX_ARTICLE_BUTTONS]:
+    for entry in shown:
         mark = "✓ " if entry.name == chosen else ""
-        label = shorten(f"{mark}{entry.number}. {entry.title}", 60)
+        title = shorten(entry.title, _LINE_TITLE_CHARS)
+        line = (
+            say.article_line.format(
+                number=entry.number, title=title, date=entry.date, paragraphs=entry.paragraphs
+            )
+            if entry.date
+            else say.article_line_undated.format(
+                number=entry.number, title=title, paragraphs=entry.paragraphs
+            )
+        )
+        lines.append(esc(mark + line))
+        label = shorten(f"{mark}{entry.number}. {entry.title}", _BUTTON_CHARS)
         rows.append([button(label, cb.UseArticle(entry.number))])
+    if pages > 1:
+        lines.append(esc(say.articles_page.format(page=page + 1, pages=pages, count=len(entries))))
+        turn = []
+        if page > 0:
+            turn.append(button(say.button_previous_page, cb.ArticlesPage(page - 1)))
+        if page + 1 < pages:
+            turn.append(button(say.button_next_page, cb.ArticlesPage(page + 1)))
+        rows.append(turn)
     mark = "✓ " if chosen is None else ""
     rows.append([button(f"{mark}{say.button_all_articles}", cb.UseArticle(0))])
-    return InlineKeyboardMarkup(rows)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-# Telegram shows up to 100 buttons; /articles lists them all in its text either way.
-_MAX_ARTICLE_BUTTONS = 90
+# Articles on one page of /articles: 20 lines of at most ~160 characters fit well within
+# Telegram's 4,096 a message, and 20 buttons within its 100 a keyboard.
+ARTICLES_PER_PAGE = 20
+_LINE_TITLE_CHARS = 100
+_BUTTON_CHARS = 60

@@ -245,6 +245,14 @@ async def on_use_article(press: Press[cb.UseArticle]) -> None:
     await reply(press.update, [esc(text)])
 
 
+@on(cb.ArticlesPage)
+async def on_articles_page(press: Press[cb.ArticlesPage]) -> None:
+    chosen = press.services.chosen(press.context.chat_data)
+    text, markup = keyboards.articles_page(press.services, press.say, chosen, press.data.page)
+    await ack(press.query)
+    await edit(press.query.message, text, markup)
+
+
 async def on_unknown(update: Update, context: BotContext) -> None:
     """Data no kind matches: from an older bot, or forged. Expired, in words."""
     query = update.callback_query

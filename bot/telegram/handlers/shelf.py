@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -19,12 +20,14 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot.core.shelf import MAX_ARTICLE_BYTES, SUFFIXES, Reloaded, ShelfError
+from bot.messages import Messages
 from bot.render.html import esc
 from bot.telegram import keyboards
 from bot.telegram.handlers.questions import on_non_text
 from bot.telegram.language import speak
 from bot.telegram.sending import reply
 from bot.telegram.state import BotContext, Services
+from corpus.ingest import MAX_PARAGRAPHS, MAX_TITLE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +35,8 @@ log = logging.getLogger(__name__)
 async def on_articles(update: Update, context: BotContext) -> None:
     say, services = speak(update, context), context.services
     chosen = services.chosen(context.chat_data)
-    lines = [esc(say.articles_heading)]
-    for entry in services.shelf.entries():
-        mark = "✓ " if entry.name == chosen else ""
-        line = (
-            say.article_line.format(
-                number=entry.number, title=entry.title, date=entry.date, paragraphs=entry.paragraphs
-            )
-            if entry.date
-            else say.article_line_undated.format(
-                number=entry.number, title=entry.title, paragraphs=entry.paragraphs
-            )
-        )
-        lines.append(esc(mark + line))
-    await reply(update, ["\n".join(lines)], keyboards.articles(services, say, chosen))
+    text, markup = keyboards.articles_page(services, say, chosen, page=0)
+    await reply(update, [text], markup)
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -65,25 +56,33 @@ async def on_document(update: Update, context: BotContext) -> None:
         await reply(update, [esc(say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))])
         return
     progress = await message.reply_text(say.upload_indexing.format(name=name))
-    target = _free_name(services.options.uploads, name)
+    try:
+        # Reserved before the download: a second upload of the same name in flight
+        # meanwhile gets a name of its own instead of overwriting this one.
+        target = _reserve(services.options.uploads, name)
+    except OSError as exc:
+        log.error("upload %s from admin %s: cannot save it: %s", name, chat.id, exc)
+        await _edit(progress, say.upload_failed.format(name=name, why=say.upload_unreadable))
+        return
     try:
         telegram_file = await document.get_file()
         content = bytes(await telegram_file.download_as_bytearray())
     except (TelegramError, OSError) as exc:
+        target.unlink(missing_ok=True)
         log.warning("upload %s from admin %s: download failed: %s", name, chat.id, exc)
         await _edit(progress, say.upload_failed.format(name=name, why=say.upload_download_failed))
         return
     if len(content) > MAX_ARTICLE_BYTES:  # the declared size was missing or wrong
+        target.unlink(missing_ok=True)
         await _edit(progress, say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))
         return
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         shelved = await asyncio.to_thread(_shelve, services, target)
     except (ShelfError, OSError) as exc:
         target.unlink(missing_ok=True)
         log.warning("upload %s from admin %s refused: %s", name, chat.id, exc)
-        await _edit(progress, say.upload_failed.format(name=name, why=say.upload_unreadable))
+        await _edit(progress, _refusal(say, name, exc))
         return
     bot = services.article_of(shelved)
     done = say.upload_done.format(
@@ -124,15 +123,43 @@ def _reload(services: Services) -> Reloaded:
         return services.shelf.reload()
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    """``name`` in ``folder``, made safe and made new: an upload never replaces a file."""
-    stem = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", Path(name).stem).strip("-") or "article"
+def _refusal(say: Messages, name: str, exc: Exception) -> str:
+    """Why the shelf refused an upload, in the admin's language, saying what to do."""
+    kind = exc.kind if isinstance(exc, ShelfError) else "unreadable"
+    if kind == "too_large":  # the declared size was missing or wrong, and the read caught it
+        return say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}")
+    why = {
+        "empty": say.upload_empty,
+        "utf16": say.upload_utf16,
+        "gbk": say.upload_gbk,
+        "not_utf8": say.upload_not_utf8,
+        "binary": say.upload_binary,
+        "title_too_long": say.upload_title_too_long.format(limit=MAX_TITLE_CHARS),
+        "too_many_paragraphs": say.upload_too_many_paragraphs.format(limit=f"{MAX_PARAGRAPHS:,}"),
+    }.get(kind, say.upload_unreadable)
+    return say.upload_failed.format(name=name, why=why)
+
+
+# A saved name's stem is cut to this: the file system allows 255 bytes, CJK takes 3 each.
+_STEM_CHARS = 60
+
+
+def _reserve(folder: Path, name: str) -> Path:
+    """``name`` in ``folder``, made safe and made new, and created empty at once (``O_EXCL``),
+    so no other upload, however close in time, can be given the same file."""
+    stem = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", Path(name).stem).strip("-")
+    stem = stem[:_STEM_CHARS].strip("-") or "article"
     suffix = Path(name).suffix.lower()
-    candidate, n = folder / f"{stem}{suffix}", 1
-    while candidate.exists():
-        n += 1
-        candidate = folder / f"{stem}-{n}{suffix}"
-    return candidate
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        candidate = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            n += 1
+            continue
+        return candidate
 
 
 async def _edit(message: Message, text: str) -> None:
