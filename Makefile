@@ -13,7 +13,7 @@ TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 INDEX_TIMEOUT ?= 10
 WHEELHOUSE ?= deploy/wheelhouse
 
-.PHONY: install console test lint telegram bench eval torch-cpu deps wheelhouse image smoke
+.PHONY: install console test test-fast lint telegram bench eval torch-cpu deps wheelhouse image smoke
 
 install: $(STAMP)
 
@@ -95,3 +95,8 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# Between edits: everything but the tests marked slow (subprocesses, torch, conversions, soak,
+# bench), in about three minutes; `make test` before committing runs them all.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from bot.core.engine import MAX_QUESTION_CHARS, ArticleBot
 from bot.render.html import MESSAGE_LIMIT, answer_blocks, pack
 from bot.render.text import render_answer
 from bot.tools.fakeapi.server import parse_html
-from tests.test_cli import _run
+from tests.helpers.paths import run_bot
 
 NASTY = [
     "",
@@ -90,9 +91,10 @@ def test_packing_never_exceeds_the_limit_or_breaks_tags(paragraphs: list[str]) -
     _check_html(pack(blocks) if blocks else ["<i>empty</i>"])
 
 
+@pytest.mark.slow  # a whole `python -m bot ask` process
 def test_ask_json_prints_one_line_per_input_line(data_dir: Path) -> None:
     lines = ["", "津心办有多少注册用户？", "\x00", "<b>x</b>", "🙂", "x" * 10_000, "  ", "ok"]
-    result = _run(["ask", "--json"], data_dir, stdin="\n".join(lines) + "\n")
+    result = run_bot(["ask", "--json"], data_dir, stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert len(out) == len(lines)

@@ -8,19 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.messages import EN
-from tests.helpers.paths import DATA, ROOT, run_bot
+from tests.helpers.paths import DATA, ROOT, SAFETY_TIMEOUT, run_bot
 
-
-def _run(
-    args: list[str], data_dir: Path, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    return run_bot(args, data_dir, stdin, **env)
+pytestmark = pytest.mark.slow  # every test starts `python -m bot`
 
 
 def test_console_answers_and_lists_sections(data_dir: Path) -> None:
     session = "天津数字化综合发展水平在全国排第几？\n/sections\n/section 9\n/section abc\n/quit\n"
-    result = _run(["console", "--lang", "en"], data_dir, stdin=session)
+    result = run_bot(["console", "--lang", "en"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "第七" in out and "数字天津 / 体悟网络文明建设的“获”与“得”" in out
@@ -32,7 +30,7 @@ def test_console_answers_and_lists_sections(data_dir: Path) -> None:
 
 def test_console_speaks_the_language_of_the_question(data_dir: Path) -> None:
     session = "天津数字化综合发展水平在全国排第几？\n/section 9\n津心辦是什麼？\n/next\n/quit\n"
-    result = _run(["console"], data_dir, stdin=session)
+    result = run_bot(["console"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "引文已由原文转换为简体中文。" in out  # the Simplified question's note
@@ -41,14 +39,14 @@ def test_console_speaks_the_language_of_the_question(data_dir: Path) -> None:
 
 
 def test_the_console_prompts_before_the_model_has_loaded(data_dir: Path) -> None:
-    result = _run(["console", "--lang", "en"], data_dir, stdin="津心辦是什麼？\n/quit\n")
+    result = run_bot(["console", "--lang", "en"], data_dir, stdin="津心辦是什麼？\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("> ")  # the prompt, before the model was ready
     assert EN.still_loading in result.stdout and "津心" in result.stdout
 
 
 def test_console_quits_at_end_of_input(data_dir: Path) -> None:
-    result = _run(["console"], data_dir, stdin="/help\n")
+    result = run_bot(["console"], data_dir, stdin="/help\n")
     assert result.returncode == 0 and "/sections" in result.stdout
 
 
@@ -60,7 +58,7 @@ def test_ask_json_reads_questions_one_a_line(data_dir: Path) -> None:
         "你好",
         "What is 津心辦?",
     ]
-    result = _run(["ask", "--json"], data_dir, stdin="\n".join(questions) + "\n")
+    result = run_bot(["ask", "--json"], data_dir, stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == len(questions)
@@ -80,25 +78,26 @@ def test_ask_json_reads_questions_one_a_line(data_dir: Path) -> None:
 
 
 def test_ask_one_question_as_text(data_dir: Path) -> None:
-    result = _run(["ask", "津心辦累計註冊人數是多少？"], data_dir)
+    result = run_bot(["ask", "津心辦累計註冊人數是多少？"], data_dir)
     assert result.returncode == 0, result.stderr
     assert "1880萬" in result.stdout and "數字天津" in result.stdout
 
 
 def test_index_and_ask_a_markdown_article(data_dir: Path) -> None:
     article = str(DATA / "sample_article.md")
-    built = _run(["index", article], data_dir)
+    built = run_bot(["index", article], data_dir)
     assert built.returncode == 0, built.stderr
     assert "indexed 5 paragraphs" in built.stdout
     assert "cleaned:" not in built.stdout  # nothing damaged in this one
-    result = _run(["ask", "--json", "--article", article, "When did the keeper retire?"], data_dir)
+    question = "When did the keeper retire?"
+    result = run_bot(["ask", "--json", "--article", article, question], data_dir)
     assert result.returncode == 0, result.stderr
     best = json.loads(result.stdout)["passages"][0]
     assert "Margaret Lowe" in best["text"] and best["section"] == "History"
 
 
 def test_missing_article_is_a_one_line_error(data_dir: Path) -> None:
-    result = _run(["ask", "hi"], data_dir, ARTICLE_PATH="/nonexistent/article.txt")
+    result = run_bot(["ask", "hi"], data_dir, ARTICLE_PATH="/nonexistent/article.txt")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: article file not found: /nonexistent/article.txt"
 
@@ -110,8 +109,8 @@ def test_two_processes_starting_at_once_share_one_good_index(data_dir: Path) -> 
         subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    outputs = [proc.communicate(timeout=SAFETY_TIMEOUT)[0] for proc in procs]
     assert all(proc.returncode == 0 for proc in procs)
     assert all("1880萬" in json.loads(out)["passages"][0]["text"] for out in outputs)
-    again = _run(["ask", "--json", "--log-level", "INFO", "津心辦是什麼？"], data_dir)
+    again = run_bot(["ask", "--json", "--log-level", "INFO", "津心辦是什麼？"], data_dir)
     assert "built the index" not in again.stderr  # the index both wrote is reused as valid

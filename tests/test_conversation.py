@@ -11,7 +11,7 @@ import pytest
 from bot.console import ConsoleAdapter
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackError, FeedbackStore
-from tests.test_cli import _run
+from tests.helpers.paths import run_bot
 
 
 def _console(core: ArticleBot, feedback: FeedbackStore | None = None) -> ConsoleAdapter:
@@ -81,7 +81,7 @@ def test_feedback_command_reports_votes(core: ArticleBot, data_dir: Path) -> Non
     store.vote(42, "天津的GDP是多少？", "p12345678", up=False)
     store.vote(43, "天津的GDP是多少？", "p12345678", up=False)
     store.close()
-    result = _run(["feedback"], data_dir)
+    result = run_bot(["feedback"], data_dir)
     assert result.returncode == 0, result.stderr
     assert "p12345678" in result.stdout and "2 × '天津的GDP是多少？'" in result.stdout
 
@@ -111,9 +111,10 @@ def test_locked_database_is_reported_not_fatal(core: ArticleBot, tmp_path: Path)
         locker.close()
 
 
+@pytest.mark.slow  # a whole `python -m bot console` process
 def test_console_session_in_a_subprocess(data_dir: Path) -> None:
     session = "津心办有多少注册用户？\n那它的访问量呢？\n/next\n/good\n/new\n/quit\n"
-    result = _run(["console", "--lang", "en"], data_dir, stdin=session)
+    result = run_bot(["console", "--lang", "en"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     assert "Read together with your previous question: 津心办有多少注册用户？" in result.stdout
     assert "Thanks for the feedback." in result.stdout

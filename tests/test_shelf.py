@@ -271,6 +271,7 @@ def test_console_help_names_the_shelf_commands(shelf: Shelf) -> None:
     assert "/articles" in help_text and "/use N" in help_text
 
 
+@pytest.mark.slow  # `python -m bot ask` processes
 def test_ask_json_with_article_paths_and_a_name(tmp_path: Path, model_cache: Path) -> None:
     data = fresh_data_dir(tmp_path, model_cache)
     args = ["ask", "--json"] + [arg for f in FILES for arg in ("--article", str(DATA / f))]
@@ -296,6 +297,7 @@ def test_ask_json_with_article_paths_and_a_name(tmp_path: Path, model_cache: Pat
     assert "no article named 'nope'" in missing.stderr and "tea_market" in missing.stderr
 
 
+@pytest.mark.slow  # a whole `python -m bot ask` process
 def test_articles_dir_from_the_environment(tmp_path: Path, model_cache: Path) -> None:
     data = fresh_data_dir(tmp_path, model_cache)
     folder = tmp_path / "articles"

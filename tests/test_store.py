@@ -82,7 +82,15 @@ def test_changed_model_rebuilds(
 @pytest.mark.parametrize(
     "name", [INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE, BRIDGES_FILE, WORDS_FILE]
 )
-@pytest.mark.parametrize("damage", ["truncate", "delete", "garbage"])
+# Each case builds the index twice: garbage in every file between edits, all three in `make test`.
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "garbage",
+        pytest.param("truncate", marks=pytest.mark.slow),
+        pytest.param("delete", marks=pytest.mark.slow),
+    ],
+)
 def test_damaged_files_are_rebuilt_not_fatal(
     tmp_path: Path, small_article: Path, encoder: Encoder, name: str, damage: str
 ) -> None:

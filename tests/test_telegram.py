@@ -30,7 +30,7 @@ from bot.telegram.state import TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi, parse_html
 from corpus.ingest import MAX_PARAGRAPH_CHARS
-from tests.helpers.paths import fresh_data_dir, run_bot
+from tests.helpers.paths import SAFETY_TIMEOUT, fresh_data_dir, run_bot
 from tests.helpers.telegram import (
     MENTION,
     QUESTION,
@@ -558,7 +558,7 @@ def test_twenty_chats_at_once_are_each_answered_exactly_once(tg: RunningBot) -> 
         for i, asker in enumerate(askers)
     ]
     pushed = tg.api.push_updates(updates)
-    tg.wait_done([u["update_id"] for u in pushed], timeout=120)
+    tg.wait_done([u["update_id"] for u in pushed], timeout=SAFETY_TIMEOUT)
     for asker in askers:
         [reply] = tg.api.sent_messages(asker["id"])
         assert blockquotes(reply["text"]), visible(reply)

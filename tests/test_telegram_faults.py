@@ -21,7 +21,7 @@ from bot.messages import EN, ZH_HANS
 from bot.telegram.state import TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
-from tests.helpers.paths import copy_index, start_telegram
+from tests.helpers.paths import SAFETY_TIMEOUT, copy_index, start_telegram
 from tests.helpers.telegram import (
     QUESTION,
     RunningBot,
@@ -127,7 +127,7 @@ def test_polling_survives_broken_json_and_flood_control_without_losing_an_update
     api.inject("getUpdates", error_code=None, malformed=True)  # truncated JSON, status 200
     api.inject("getUpdates", error_code=429, retry_after=1)
     with running(api, core) as bot:
-        bot.wait_done([u["update_id"] for u in queued], timeout=60)
+        bot.wait_done([u["update_id"] for u in queued], timeout=SAFETY_TIMEOUT)
         more = api.push_update(f.message_update(QUESTION, from_user=askers[0]))
         bot.wait_done([more["update_id"]])
     broken, flooded, delivered = [e for e in api.exchanges if e.method == "getUpdates"][:3]
@@ -234,6 +234,7 @@ def test_inline_queries_count_against_the_rate_limit(api: FakeBotApi, core: Arti
 # ---- the entry point wires feedback and the allow-list -------------------------------------------
 
 
+@pytest.mark.slow  # a whole `python -m bot telegram` process
 def test_python_m_bot_telegram_with_a_broken_feedback_db_and_an_allow_list(
     api: FakeBotApi, data_dir: Path, settings: Settings, core: ArticleBot
 ) -> None:
@@ -247,13 +248,13 @@ def test_python_m_bot_telegram_with_a_broken_feedback_db_and_an_allow_list(
     try:
         api.push_update(f.message_update(QUESTION, from_user=bob))
         api.push_update(f.message_update(QUESTION, from_user=alice))
-        api.wait_for(lambda c: c.params.get("chat_id") == alice["id"], timeout=120)
-        api.wait_for(lambda c: c.params.get("chat_id") == bob["id"], timeout=10)
+        api.wait_for(lambda c: c.params.get("chat_id") == alice["id"], timeout=SAFETY_TIMEOUT)
+        api.wait_for(lambda c: c.params.get("chat_id") == bob["id"], timeout=SAFETY_TIMEOUT)
         time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            _, stderr = process.communicate(timeout=30)
+            _, stderr = process.communicate(timeout=SAFETY_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
             _, stderr = process.communicate()

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.core.engine import ArticleBot
 from bot.telegram.liveness import STALE_SECONDS, Liveness, check
 from bot.tools.fakeapi.server import FakeBotApi
-from tests.helpers.paths import copy_index, run_bot, start_telegram
+from tests.helpers.paths import SAFETY_TIMEOUT, copy_index, run_bot, start_telegram
 
 
 def _data_with_index(data_dir: Path, settings: Settings) -> Path:
@@ -68,7 +68,7 @@ def test_health_follows_the_bot_api_and_sigterm_stops_promptly(
     process = start_telegram(data, api.base_url, api.token)
     record = data / "telegram.heartbeat"
     try:
-        api.wait_for("getUpdates", count=2, timeout=120)  # the first long poll came back
+        api.wait_for("getUpdates", count=2, timeout=SAFETY_TIMEOUT)  # the first long poll came back
         assert run_bot(["health"], data).returncode == 0
         api.stop()  # Telegram unreachable from now on: the bot retries, the record ages
         # Long enough for PTB's own backoff to have reached a 17 s sleep that no stop can
@@ -76,7 +76,7 @@ def test_health_follows_the_bot_api_and_sigterm_stops_promptly(
         time.sleep(35)
         stopped = time.monotonic()
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=SAFETY_TIMEOUT)
         assert time.monotonic() - stopped < 10, stderr  # SIGTERM during the outage's backoff
     finally:
         if process.poll() is None:

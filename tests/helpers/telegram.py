@@ -37,6 +37,7 @@ from bot.telegram.runner import Webhook, start_receiving, stop_receiving
 from bot.telegram.state import Services, TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, parse_html
+from tests.helpers.paths import SAFETY_TIMEOUT
 
 JSONDict = dict[str, Any]
 
@@ -66,7 +67,7 @@ class RunningBot:
             self._done.add(update.update_id)
             self._cond.notify_all()
 
-    def wait_done(self, update_ids: list[int], timeout: float = 60.0) -> None:
+    def wait_done(self, update_ids: list[int], timeout: float = SAFETY_TIMEOUT) -> None:
         """Block until the Application has run every handler (and error handler) for them."""
         with self._cond:
             finished = self._cond.wait_for(lambda: self._done.issuperset(update_ids), timeout)
@@ -76,7 +77,7 @@ class RunningBot:
         with self._cond:
             return update_id in self._done
 
-    def process(self, update: JSONDict, timeout: float = 60.0) -> list[Exchange]:
+    def process(self, update: JSONDict, timeout: float = SAFETY_TIMEOUT) -> list[Exchange]:
         """Push one update (by polling or webhook) and return the calls made while handling it."""
         since = len(self.api.exchanges)
         if self.webhook_url is None:
@@ -147,7 +148,7 @@ class BotThread(threading.Thread):
             loop, stop = self._control
             with contextlib.suppress(RuntimeError):  # the loop already ended (start-up failed)
                 loop.call_soon_threadsafe(stop.set)
-        self.join(30)
+        self.join(SAFETY_TIMEOUT)
         assert not self.is_alive(), "the Application did not shut down"
 
 
@@ -174,7 +175,7 @@ def running(
     thread = BotThread(app, url)
     thread.start()
     try:
-        assert thread.started.wait(60), "the Application did not start"
+        assert thread.started.wait(SAFETY_TIMEOUT), "the Application did not start"
         if thread.failure is not None:
             raise thread.failure
         yield bot

@@ -1019,7 +1019,7 @@ class FakeBotApi:
         return [c for c in calls if matches(c)]
 
     def wait_for(
-        self, matcher: Matcher, count: int = 1, timeout: float = 10.0, *, since: int = 0
+        self, matcher: Matcher, count: int = 1, timeout: float = 300.0, *, since: int = 0
     ) -> list[Call]:
         """Block until ``count`` calls match (a method name or a predicate on Call).
 
@@ -1048,7 +1048,7 @@ class FakeBotApi:
         )
 
     async def wait_for_async(
-        self, matcher: Matcher, count: int = 1, timeout: float = 10.0, *, since: int = 0
+        self, matcher: Matcher, count: int = 1, timeout: float = 300.0, *, since: int = 0
     ) -> list[Call]:
         """:meth:`wait_for` for async tests: polls so the event loop (and the bot) keep running."""
         deadline = time.monotonic() + timeout
