@@ -84,6 +84,14 @@ def test_only_a_regular_file_inside_the_folder_is_read(folder: Path) -> None:
         assert refused.value.kind == kind, name
 
 
+def test_a_sidecar_linking_out_of_the_folder_is_refused(folder: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside" / "facts.toml").write_text('title = "Leaked"\n', encoding="utf-8")
+    (folder / "tea_market.toml").symlink_to(tmp_path / "outside" / "facts.toml")
+    with pytest.raises(ArticleError, match="outside") as refused:
+        load_article(folder / "tea_market.md", folder)
+    assert refused.value.kind == "sidecar"
+
+
 def test_a_named_file_may_be_a_link_but_never_a_pseudo_file_or_device(folder: Path) -> None:
     linked = load_article(folder / "secret.md")  # named by the operator: their choice
     assert SECRET in next(linked.paragraphs()).text
