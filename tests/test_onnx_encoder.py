@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
+from embeddings.encoder.onnx_runtime import BATCH_TOKENS, OnnxEncoder, _batches
 from embeddings.export import WORD_TABLE_FILE, export_is_complete
-from embeddings.onnx_encoder import BATCH_TOKENS, OnnxEncoder, _batches
 from tests.helpers.parity import MIN_COSINE, PARAGRAPHS, QUESTIONS
 from tests.helpers.paths import ROOT, SAFETY_TIMEOUT
 

@@ -645,8 +645,8 @@ def quantisation(core: ArticleBot, settings: Settings, plan: Plan, progress: Pro
 
     from corpus.ingest import load_article
     from embeddings.encoder import onnx_path
+    from embeddings.encoder.onnx_runtime import OnnxEncoder, session_options
     from embeddings.export import GRAPH_FILE, Quantisation, quantize_graph
-    from embeddings.onnx_encoder import OnnxEncoder, session_options
     from embeddings.passages import passages_of
     from embeddings.retrieval import Retriever
     from embeddings.store import load_or_build

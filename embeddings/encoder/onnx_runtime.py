@@ -20,7 +20,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 from tokenizers import Tokenizer
 
 from embeddings.convert import Q4_0_BLOCK, QK
-from embeddings.encoder import QueryCache, TextKind, TokenStates, cached_queries, prefix_tokens
+from embeddings.encoder.base import QueryCache, TextKind, TokenStates, cached_queries, prefix_tokens
 from embeddings.errors import EmbeddingError
 from embeddings.export import CONFIG_FILE, GRAPH_FILE, TOKENIZER_FILE, WORD_TABLE_FILE
 
@@ -68,7 +68,7 @@ class WordTable:
 
 @dataclass
 class OnnxEncoder:
-    """e5-small through an ONNX Runtime session; see ``embeddings.encoder.Encoder``."""
+    """e5-small through an ONNX Runtime session; see ``embeddings.encoder.base.Encoder``."""
 
     model_id: str
     session: ort.InferenceSession
