@@ -59,4 +59,3 @@ def test_failures_that_may_have_delivered_or_cannot_succeed_are_not(
     error: NetworkError, cause: BaseException | None
 ) -> None:
     assert not safe_to_retry(_raised(error, cause))
-
