@@ -246,6 +246,7 @@ def _serve_telegram(
     from bot.build import build_shelf
     from bot.core.batcher import Batcher
     from bot.telegram.adapter import build_application
+    from bot.telegram.indexing import discard_unfinished
     from bot.telegram.runner import Webhook, serve
     from bot.telegram.state import Services, TelegramOptions
 
@@ -257,6 +258,8 @@ def _serve_telegram(
     except NetworkError as exc:
         log.error("cannot reach the Telegram Bot API at start (%s); exiting", exc)
         return EXIT_UNREACHABLE
+    for name in discard_unfinished(settings.uploads_dir):  # the journal brings it back
+        log.warning("upload %s was stopped while indexing: discarded, it is redone", name)
     shelf = build_shelf(settings)
     if shelf.directory is None:  # admins' uploads go to the data dir, and come back on start
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)

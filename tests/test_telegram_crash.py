@@ -20,8 +20,10 @@ import pytest
 
 from bot.config import Settings
 from bot.core.engine import ArticleBot
+from bot.messages import EN
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault, JSONDict
+from bot.tools.shelf_bench import synthetic_article
 from tests.helpers.paths import copy_index, start_telegram
 from tests.helpers.telegram import QUESTION, WEBHOOK_SECRET, free_port, without_proxies
 
@@ -63,9 +65,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def held(
-    monkeypatch: pytest.MonkeyPatch, mode: str
-) -> Iterator[tuple[FakeBotApi, HoldReplies]]:
+def held(monkeypatch: pytest.MonkeyPatch, mode: str) -> Iterator[tuple[FakeBotApi, HoldReplies]]:
     without_proxies(monkeypatch)
     policy = HoldReplies(BEFORE_KILL)
     with FakeBotApi(policy=policy, deliver_webhooks=mode == "webhook") as fake:
@@ -154,3 +154,74 @@ def test_sigkill_mid_burst_then_restart_answers_all_50_exactly_once(
     assert set(replies) == {reader["id"] for reader in readers}, second_log
     assert set(replies.values()) == {1}, (replies, first_log[-2000:], second_log[-2000:])
     assert "Traceback" not in second_log
+
+
+# ---- an upload's indexing never holds the bot hostage -----------------------------------------
+
+ADMIN = f.user("Admin", user_id=4242)
+
+
+def _long_article(towns: int) -> bytes:
+    """One Markdown article of ``towns`` invented towns: hundreds of paragraphs to index."""
+    lines = ["# A Gazetteer of the Delta Towns", ""]
+    for number in range(towns):
+        body = synthetic_article(number)[0].splitlines()[2:]  # without its own title
+        lines += [f"## Town {number}", "", *(line.replace("## ", "### ") for line in body)]
+    return "\n".join(lines).encode()
+
+
+def _shelved(api: FakeBotApi) -> list[int]:
+    """Positions in the call log of the edits that put the upload on the shelf."""
+    done = EN.upload_done.split("“")[0]
+    return [
+        i
+        for i, e in enumerate(api.exchanges)
+        if e.method == "editMessageText" and str(e.params.get("text", "")).startswith(done)
+    ]
+
+
+@pytest.mark.slow
+def test_sigterm_during_an_uploads_indexing_stops_at_once_and_the_restart_serves_first(
+    api: FakeBotApi, data_dir: Path, settings: Settings, core: ArticleBot
+) -> None:
+    data = copy_index(data_dir, settings.index_dir, settings.data_dir)
+    uploads = data / "articles"
+    admins = {"ADMIN_CHAT_IDS": str(ADMIN["id"])}
+    first = start_telegram(data, api.base_url, api.token, **admins)
+    try:
+        api.wait_for("getUpdates", timeout=300)
+        content = _long_article(80)
+        upload = f.document_update("gazetteer.md", file_size=len(content), from_user=ADMIN)
+        api.upload(upload["message"]["document"]["file_id"], content)
+        api.push_update(upload)
+        _until(lambda: any(uploads.glob(".*.unfinished")), 300, "the upload's indexing begun")
+        stopping = time.monotonic()
+        first.terminate()
+        first_log = _stop(first)
+        stopped_in = time.monotonic() - stopping
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert stopped_in < 10, first_log  # Docker's grace before SIGKILL
+    assert not _shelved(api), "the indexing was to be cut short"
+
+    reader = f.user("Reader", user_id=5_100_000)
+    api.push_update(f.message_update(QUESTION, chat=f.private_chat(reader), from_user=reader))
+    restarting = time.monotonic()
+    second = start_telegram(data, api.base_url, api.token, **admins)
+    try:
+        _until(lambda: bool(api.sent_messages(reader["id"])), 300, "the waiting reader answered")
+        answered_in = time.monotonic() - restarting
+        _until(lambda: bool(_shelved(api)), 900, "the upload indexed after the restart")
+    finally:
+        second_log = _stop(second)
+    answer = [i for i, e in enumerate(api.exchanges) if e.params.get("chat_id") == reader["id"]]
+    assert answer[-1] < _shelved(api)[0], "the reader waited for the indexing"
+    progress = [m for m in api.sent_messages(ADMIN["id"]) if "gazetteer.md" in m["text"]]
+    assert len(progress) == 2, progress  # the admin sees the upload taken up again
+    assert sorted(p.name for p in uploads.iterdir()) == ["gazetteer.md"], second_log
+    assert "Traceback" not in first_log + second_log
+    print(
+        f"SIGTERM during indexing: exited in {stopped_in:.1f} s; reader answered "
+        f"{answered_in:.1f} s after the restart"
+    )

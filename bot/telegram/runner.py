@@ -9,6 +9,7 @@ unauthenticated bodies in full.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,10 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.telegram.adapter import JournaledApplication
+from bot.telegram.state import SERVICES, Services
 from bot.telegram.webhook import Receiver, WebhookListener
+
+log = logging.getLogger(__name__)
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -50,10 +54,15 @@ async def start_receiving(app: App, webhook: Webhook | None) -> WebhookListener 
 
 
 async def stop_receiving(app: App, listener: WebhookListener | None) -> None:
+    """No new updates, and no waiting for an indexing: PTB's stop waits for every handler,
+    so the handlers awaiting a shelf job are cancelled here (``bot.telegram.indexing``)."""
     if listener is not None:
         await listener.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    services: Services | None = app.bot_data.get(SERVICES)
+    if services is not None and services.shelf_jobs.cancel():
+        log.warning("stopped in the middle of indexing: it is done again after the restart")
 
 
 async def serve(app: App, webhook: Webhook | None) -> None:

@@ -17,6 +17,7 @@ from bot.core.batcher import Batcher
 from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
 from bot.core.shelf import Shelf
+from bot.telegram.indexing import ShelfJobs
 from bot.telegram.limits import RateLimit
 from bot.telegram.liveness import Liveness
 from bot.telegram.recent import Recent
@@ -60,6 +61,7 @@ class Services:
     liveness: Liveness | None = field(init=False)
     feedback_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     shelf_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    shelf_jobs: ShelfJobs = field(init=False, default_factory=ShelfJobs)  # a stop cancels
 
     def __post_init__(self) -> None:
         options = self.options

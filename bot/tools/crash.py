@@ -5,7 +5,8 @@ itself, on a scratch data directory that shares the model and the article's inde
 against the soak's fake Bot API child process. Each round, ``chats`` new readers ask at
 once; after ``kill_after`` of their replies have arrived (the rest in flight) the bot is
 SIGKILLed and started again. After the last round every question must be answered, none
-twice: the same tally as the soak (``bot.tools.soak.tally``) counts lost and duplicated.
+twice: the soak tallies the server's log of this run as it does its own
+(``bot.tools.soak.crash_fault``).
 """
 
 from __future__ import annotations
@@ -20,17 +21,34 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.tools.soak import FakeServer
 
 JSONDict = dict[str, Any]
 Progress = Callable[[str], None]
 CHAT_BASE = 3_000_000_000  # apart from the soak's own chats
 QUESTION_BASE = 10**9  # apart from the soak's own question numbers
+
+
+class FakeServer(Protocol):
+    """The soak's handle on its fake Bot API child process (``bot.tools.soak.FakeServer``)."""
+
+    base_url: str
+    token: str
+
+    def call(self, timeout: float | None = None, **command: Any) -> JSONDict: ...
+
+
+@dataclass
+class CrashRun:
+    """What was asked (question number -> text) and how long each recovery took."""
+
+    texts: dict[int, str] = field(default_factory=dict)
+    recoveries: list[float] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -99,13 +117,11 @@ def run_crash(
     seed: int = 0,
     timeout: float = 600.0,
     progress: Progress = print,
-) -> JSONDict:
-    """``rounds`` bursts of ``chats`` questions, each cut by a SIGKILL; the figures."""
-    from bot.tools.soak import tally
-
+) -> CrashRun:
+    """``rounds`` bursts of ``chats`` questions, each cut by a SIGKILL; what was asked."""
     rng = random.Random(seed)
-    texts: dict[int, str] = {}
-    recoveries: list[float] = []
+    run = CrashRun()
+    texts, recoveries = run.texts, run.recoveries
     with scratch_data_dir(settings) as data:
         bot = _start_bot(settings, data, server)
         try:
@@ -142,12 +158,4 @@ def run_crash(
             except subprocess.TimeoutExpired:
                 bot.kill()
                 bot.wait(30)
-    figures = tally(texts, server.call(op="report", timeout=120)["log"])
-    return {
-        "kills": rounds,
-        "questions": len(texts),
-        "answered": figures["answered"],
-        "lost": figures["lost"],
-        "duplicated": figures["duplicated"],
-        "all_answered_after_restart_s": [round(s, 1) for s in recoveries],
-    }
+    return run

@@ -678,13 +678,38 @@ def run_soak(
         crash = None
         if crash_rounds:
             progress(f"crash fault: {crash_rounds} SIGKILL(s) of the bot process mid-burst")
-            crash = run_crash(
-                settings, server, gold_questions(), rounds=crash_rounds, chats=plan.chats,
-                seed=seed, progress=progress,
+            crash = crash_fault(
+                settings, server, rounds=crash_rounds, chats=plan.chats, seed=seed,
+                progress=progress,
             )
     finally:
         server.close()
     return _figures(plan, run, crashes, logs, report, crash=crash)
+
+
+def crash_fault(
+    settings: Settings,
+    server: FakeServer,
+    *,
+    rounds: int,
+    chats: int,
+    seed: int = 0,
+    progress: Progress = _stderr,
+) -> JSONDict:
+    """The crash fault (``bot.tools.crash``), tallied like the soak's own questions."""
+    run = run_crash(
+        settings, server, gold_questions(), rounds=rounds, chats=chats, seed=seed,
+        progress=progress,
+    )
+    figures = tally(run.texts, server.call(op="report", timeout=120)["log"])
+    return {
+        "kills": rounds,
+        "questions": len(run.texts),
+        "answered": figures["answered"],
+        "lost": figures["lost"],
+        "duplicated": figures["duplicated"],
+        "all_answered_after_restart_s": [round(s, 1) for s in run.recoveries],
+    }
 
 
 def _by_question(

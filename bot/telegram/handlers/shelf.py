@@ -10,10 +10,10 @@ gets the usual "please type your question".
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
+from functools import partial
 from pathlib import Path
 
 from telegram import Message, Update
@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from bot.core.shelf import MAX_ARTICLE_BYTES, SUFFIXES, Reloaded, ShelfError
 from bot.messages import Messages
 from bot.render.html import esc
-from bot.telegram import keyboards
+from bot.telegram import indexing, keyboards
 from bot.telegram.handlers.questions import on_non_text
 from bot.telegram.language import speak
 from bot.telegram.sending import reply
@@ -55,7 +55,9 @@ async def on_document(update: Update, context: BotContext) -> None:
     if document.file_size is not None and document.file_size > MAX_ARTICLE_BYTES:
         await reply(update, [esc(say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))])
         return
-    progress = await message.reply_text(say.upload_indexing.format(name=name))
+    busy = [say.shelf_busy] if services.shelf_lock.locked() else []  # it waits its turn
+    waiting = "\n".join([say.upload_indexing.format(name=name), *busy])
+    progress = await message.reply_text(waiting)
     try:
         # Reserved before the download: a second upload of the same name in flight
         # meanwhile gets a name of its own instead of overwriting this one.
@@ -77,13 +79,18 @@ async def on_document(update: Update, context: BotContext) -> None:
         await _edit(progress, say.upload_too_big.format(limit=f"{MAX_ARTICLE_BYTES:,}"))
         return
     try:
+        # Until the shelf has it (or refused it): a stop meanwhile leaves the mark, and
+        # the next start discards the upload that its replayed update brings again.
+        indexing.marker(target).touch()
         target.write_bytes(content)
-        shelved = await asyncio.to_thread(_shelve, services, target)
+        shelved = await services.shelf_jobs.run(partial(_shelve, services, target))
     except (ShelfError, OSError) as exc:
         target.unlink(missing_ok=True)
+        indexing.marker(target).unlink(missing_ok=True)
         log.warning("upload %s from admin %s refused: %s", name, chat.id, exc)
         await _edit(progress, _refusal(say, name, exc))
         return
+    indexing.marker(target).unlink(missing_ok=True)
     bot = services.article_of(shelved)
     done = say.upload_done.format(
         title=bot.article.title, paragraphs=len(bot.retriever.passages), count=len(services.shelf)
@@ -97,8 +104,10 @@ async def on_reload(update: Update, context: BotContext) -> None:
     if not services.is_admin(chat.id if chat is not None else None):
         await reply(update, [esc(say.admins_only)])
         return
+    if services.shelf_lock.locked():  # an upload is being indexed: say why this waits
+        await reply(update, [esc(say.shelf_busy)])
     try:
-        changed = await asyncio.to_thread(_reload, services)
+        changed = await services.shelf_jobs.run(partial(_reload, services))
     except ShelfError as exc:
         await reply(update, [esc(str(exc))])
         return
