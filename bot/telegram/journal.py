@@ -14,7 +14,8 @@ update is not yet marked handled, is sent again. That window is one HTTP round t
 one commit per update in flight; an update handled and marked is never answered again.
 
 Handled rows are kept for :data:`KEEP_SECONDS` (Telegram keeps an unconfirmed update for
-24 hours, so an id older than that cannot come back), then pruned at start.
+24 hours, so an id older than that cannot come back), then pruned: at start and every
+:data:`PRUNE_EVERY` updates recorded, so a bot that runs for months keeps a small file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 KEEP_SECONDS = 3 * 24 * 3600
+PRUNE_EVERY = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
@@ -53,21 +55,31 @@ class UpdateJournal:
     path: Path
     _db: sqlite3.Connection = field(init=False)
     _active: set[int] = field(init=False, default_factory=set)
+    _since_pruned: int = field(init=False, default=0)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # an OOM kill or a host crash alike
-            self._db.execute(_SCHEMA)
-            self._db.execute(
-                "DELETE FROM updates WHERE handled IS NOT NULL AND handled < ?",
-                (time.time() - KEEP_SECONDS,),
-            )
-        except sqlite3.Error as exc:
+            self._open()
+        except (OSError, sqlite3.OperationalError) as exc:  # no access, a folder in the way
             raise JournalError(f"cannot open the update journal {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:  # not a database: keep it for a look, start anew
+            aside = self.path.with_name(f"{self.path.name}.broken-{int(time.time())}")
+            log.warning("the update journal %s is damaged (%s): moved to %s", self.path, exc, aside)
+            try:
+                self._db.close()
+                self.path.rename(aside)
+                self._open()
+            except (OSError, sqlite3.Error) as again:
+                raise JournalError(f"cannot open the update journal {self.path}: {again}") from exc
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an OOM kill or a host crash alike
+        self._db.execute(_SCHEMA)
+        self._prune()
 
     def record(self, updates: list[dict[str, Any]]) -> None:
         """Keep these raw updates (Bot API JSON) before Telegram is told they arrived."""
@@ -84,6 +96,9 @@ class UpdateJournal:
                     "INSERT OR IGNORE INTO updates (update_id, body, received) VALUES (?, ?, ?)",
                     rows,
                 )
+                self._since_pruned += len(rows)
+                if self._since_pruned >= PRUNE_EVERY:
+                    self._prune()
             except sqlite3.Error as exc:
                 raise JournalError(f"cannot write the update journal: {exc}") from exc
 
@@ -120,6 +135,13 @@ class UpdateJournal:
                 "SELECT body FROM updates WHERE handled IS NULL ORDER BY update_id"
             ).fetchall()
         return [json.loads(body) for (body,) in rows]
+
+    def _prune(self) -> None:
+        self._since_pruned = 0
+        self._db.execute(
+            "DELETE FROM updates WHERE handled IS NOT NULL AND handled < ?",
+            (time.time() - KEEP_SECONDS,),
+        )
 
     def close(self) -> None:
         with self._lock:
