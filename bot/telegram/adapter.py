@@ -90,11 +90,8 @@ class JournaledApplication(Application):
         try:
             await super().process_update(update)
             handled = True
-        finally:
-            if handled:  # one fsync: off the event loop
-                await asyncio.to_thread(journal.release, update.update_id, True)
-            else:
-                journal.release(update.update_id, False)
+        finally:  # at once, on the loop: every await here would widen the duplicate window
+            journal.release(update.update_id, handled)
 
 
 class _PollingRequest(HTTPXRequest):
