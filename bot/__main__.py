@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         "--gold", type=Path, help="gold questions (JSON lines); default: the bundled set"
     )
     ev.add_argument("--json", type=Path, dest="json_path", help="also write the report here")
+    ev.add_argument(
+        "--no-pool",
+        action="store_true",
+        help="only the gold set: skip the pool of articles held out by article (minutes)",
+    )
     return parser
 
 
@@ -310,10 +315,13 @@ def _health(settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.build import build_core
     from bot.tools.evaluate import GOLD, evaluate, format_report, load_gold
+    from bot.tools.pool import evaluate_pool, format_pool
 
     core = build_core(settings)
     report = evaluate(core, load_gold(args.gold or GOLD), progress=_progress)
-    print(format_report(report))
+    if not args.no_pool:
+        report["pool"] = evaluate_pool(core, settings.data_dir / "eval-pool", _progress)
+    print(format_report(report) + (format_pool(report["pool"]) if "pool" in report else ""))
     for path in (args.json_path, settings.data_dir / "eval.json"):
         _write_json(path, report)
     return 0

@@ -14,6 +14,7 @@ import faiss
 import numpy as np
 
 from embeddings.bridges import Bridges, BridgeTables
+from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of
@@ -96,6 +97,7 @@ class Retriever:
         bridges: BridgeTables | None = None,
         word_vectors: np.ndarray | None = None,
         calibration: dict[str, float] | None = None,
+        dictionary: Dictionary | None = None,
     ) -> None:
         self.passages = passages
         self.encoder = encoder
@@ -112,6 +114,7 @@ class Retriever:
         self.word_vectors = word_vectors
         # Off-topic questions' median best dense score here (embeddings/calibration.py).
         self.calibration = calibration or {}
+        self.dictionary = dictionary
 
     @classmethod
     def from_stored(
@@ -127,6 +130,7 @@ class Retriever:
             bridges=stored.bridges,
             word_vectors=stored.word_vectors,
             calibration=dict(stored.manifest.get("calibration", {})),  # type: ignore[call-overload]
+            dictionary=stored.dictionary,
         )
 
     def cross_signals(self, query: str, dense: np.ndarray) -> np.ndarray | None:
@@ -170,6 +174,10 @@ class Retriever:
         sentences = self._all_scores(self._sentences, query_vectors)
         best_sentence = np.maximum.reduceat(sentences, self._first_sentence, axis=1)
         return (paragraphs + best_sentence) / 2, sentences
+
+    def paragraph_scores(self, query_vectors: np.ndarray) -> np.ndarray:
+        """Each paragraph's cosine alone: what a plain dense pipeline ranks by."""
+        return self._all_scores(self._index, query_vectors)
 
     def dense_scores(self, query_vectors: np.ndarray) -> np.ndarray:
         return self.scores(query_vectors)[0]

@@ -22,13 +22,14 @@ from filelock import FileLock
 
 from embeddings.bridges import BridgeTables, build_tables
 from embeddings.calibration import off_topic_reference
+from embeddings.dictionary import Dictionary, load_dictionary
 from embeddings.encoder import Encoder
 from embeddings.errors import IndexStoreError
 from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 INDEX_FILE = "index.faiss"
 SENTENCES_FILE = "sentences.faiss"
 PASSAGES_FILE = "passages.json"
@@ -38,6 +39,8 @@ BRIDGES_FILE = "bridges.json"
 # One vector per dictionary word of the article: "is this missing term a synonym of one?"
 WORDS_FILE = "words.npy"
 _HASHED = (INDEX_FILE, SENTENCES_FILE, PASSAGES_FILE, BRIDGES_FILE, WORDS_FILE)
+# The dictionary's derived tables, shared by every article indexed beside it.
+DICTIONARY_DIR = ".cedict"
 # Exact search is both faster and exact below this size (see `python -m bot bench`).
 HNSW_MIN_VECTORS = 50_000
 
@@ -51,6 +54,7 @@ class StoredIndex:
     rebuilt: bool
     bridges: BridgeTables
     word_vectors: np.ndarray  # rows follow ``bridges.words``
+    dictionary: Dictionary  # shared by every article of the process
 
 
 def _sha256(path: Path) -> str:
@@ -131,7 +135,10 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
     ):
         log.warning("index in %s does not match its passages: rebuilding", directory)
         return None
-    return StoredIndex(index, sentences, passages, manifest, False, bridges, word_vectors)
+    dictionary = load_dictionary(directory.parent / DICTIONARY_DIR)
+    return StoredIndex(
+        index, sentences, passages, manifest, False, bridges, word_vectors, dictionary
+    )
 
 
 def _build(
@@ -145,7 +152,8 @@ def _build(
     _atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
     payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
     _atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
-    bridges = build_tables([p.lexical_text() for p in passages])
+    dictionary = load_dictionary(directory.parent / DICTIONARY_DIR)
+    bridges = build_tables([p.lexical_text() for p in passages], dictionary)
     tables = json.dumps(bridges.to_json(), ensure_ascii=False, separators=(",", ":"))
     _atomic_write(directory / BRIDGES_FILE, tables.encode("utf-8"))
     word_vectors = encoder.encode_passages(list(bridges.words))
@@ -166,7 +174,9 @@ def _build(
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.
     _atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
     log.info("built the index of %d passages in %s", len(passages), directory)
-    return StoredIndex(index, sentences, passages, manifest, True, bridges, word_vectors)
+    return StoredIndex(
+        index, sentences, passages, manifest, True, bridges, word_vectors, dictionary
+    )
 
 
 def load_or_build(

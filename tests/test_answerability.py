@@ -9,6 +9,7 @@ import json
 
 from bot.config import Settings
 from bot.core.answer import AnswerKind
+from bot.core.answerability import FOUND, MISSING, UNKNOWN, Answerability, holds, segment
 from bot.core.engine import ArticleBot
 from bot.core.overview import is_overview
 from bot.messages import CATALOGS
@@ -40,11 +41,14 @@ def test_lexicon_bridges_english_words_to_the_articles_words(core: ArticleBot) -
 
 def test_tables_are_deterministic_and_persisted(core: ArticleBot, settings: Settings) -> None:
     texts = [p.lexical_text() for p in core.retriever.passages]
-    first, second = build_tables(texts), build_tables(texts)
+    dictionary = core.retriever.dictionary
+    assert dictionary is not None
+    first, second = build_tables(texts, dictionary), build_tables(texts, dictionary)
     assert first == second
     manifest = json.loads((settings.index_dir / MANIFEST_FILE).read_text())
     assert BRIDGES_FILE in manifest["sha256"]
-    assert (settings.index_dir / BRIDGES_FILE).stat().st_size < 2_000_000
+    # Only the article's own slice: the dictionary is shared, kept once beside the indexes.
+    assert (settings.index_dir / BRIDGES_FILE).stat().st_size < 200_000
     calibration = manifest["calibration"]
     assert 0.5 < calibration["offtopic_dense_cross"] < calibration["offtopic_dense"] < 1.0
 
@@ -99,3 +103,44 @@ def test_questions_about_one_part_are_searched_not_overviewed() -> None:
     assert not is_overview("成风化人这部分讲了什么？")
     assert not is_overview("What does the article say about Jinxinban?")
     assert is_overview("這篇文章主要講了什麼？")
+
+
+def _checker(core: ArticleBot) -> Answerability:
+    assert core.answerability is not None
+    return core.answerability
+
+
+def test_a_term_nothing_could_look_up_is_unknown_not_missing(core: ArticleBot) -> None:
+    """A name no dictionary lists and no sound-alike matches is no proof of absence."""
+    checker = _checker(core)
+    assert checker.status("zorblaxian", "Zorblaxian") == UNKNOWN
+    assert checker.status("bitcoin", "Bitcoin") == MISSING  # the dictionary knows 比特币
+    assert checker.status("比特币", "比特币") == MISSING
+    assert checker.status("网民", "网民") == FOUND
+
+
+def test_numbers_are_found_in_any_spelling(core: ArticleBot) -> None:
+    checker = _checker(core)
+    assert "第七" in checker.article
+    assert checker.status("vii", "VII") == FOUND  # Roman numeral ~ 第七
+    assert checker.status("seventh", "seventh") == FOUND
+    assert checker.status("1880", "1880") == FOUND  # written 1880萬
+    assert checker.status("18800000", "18800000") == FOUND  # the same, scaled by 萬
+    assert checker.status("4711", "4711") == MISSING
+
+
+def test_chinese_questions_are_split_into_words_not_windows(core: ArticleBot) -> None:
+    checker = _checker(core)
+    words = [w for _, w in segment("哪家公司开发的", checker.words, "")]
+    assert "家公" not in words and "公司" in words
+    words = [w for _, w in segment("活动中美国代表", checker.words, "")]
+    assert "中美" not in words and "美国" in words
+    evidence = checker.evidence("津治通是什么时候上线的？", "")
+    assert not any("什么" in term for term in evidence.missing)
+
+
+def test_money_in_any_currency_holds_a_price() -> None:
+    assert holds("money", "门票为每人15英镑")
+    assert holds("money", "售价约3000日元")
+    assert not holds("money", "大会在天津开幕")
+    assert holds(None, "anything")  # nothing asked for: nothing to check

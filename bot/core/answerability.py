@@ -2,14 +2,23 @@
 
 e5's cosines for answerable and off-topic questions overlap, so the strongest
 evidence that the article does not answer is a content term of the question that
-the article never mentions (面积, 下载地址, Bitcoin): looked up in both scripts, and
-for English through the lexicon and pinyin bridges. A missing term whose encoder
-neighbour among the article's own words is close (骗局 ~ 詐騙) counts as covered, so
-a paraphrase is not refused for its synonym. The second check is the answer's type:
-"how many" wants a number in the passage, "when" a date, "how old" an age, "how much
-does it cost" a price, "website" an address; a passage that shares the words but holds
-no such thing is no answer. ("Who" is not checked: a person's name has no shape that
-holds across kinds of text.)
+the article never mentions (面积, 下载地址, Bitcoin). Each term gets one of three verdicts:
+
+- **found**: the article has it in some form — literally, in the other script,
+  through a dictionary translation, its pinyin, a sound-alike transliteration
+  (Jacksonville ~ 杰克逊维尔), or for a number in any spelling (XXXIII ~ 33, 三千 ~ 3000);
+- **missing**: the bot could have found it and did not — a Chinese dictionary word,
+  an English word the dictionary translates, a number in digits;
+- **unknown**: nothing could have found it (a name no dictionary lists and no
+  sound-alike matches, "first", a month the article would write otherwise). An
+  unknown term is neutral: the bot's inability to read it is no proof of absence.
+
+A missing term whose encoder neighbour among the article's own words is close (骗局 ~
+詐騙) counts as found, so a paraphrase is not refused for its synonym. The second
+check is the answer's type: "how many" wants a number in the passage, "when" a date,
+"how old" an age, "how much does it cost" a price, "website" an address; a passage
+that shares the words but holds no such thing is no answer. Types whose answer has
+no shape that holds across texts (who, which company) are not checked.
 """
 
 from __future__ import annotations
@@ -19,16 +28,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.bridges import ENGLISH_QUESTION_WORDS, ENGLISH_STOPWORDS, Bridges, english_stems
+from bot.core.forms import MONTHS, SoundAlikes, number_of, numbers_in, roman_number
+from embeddings.bridges import Bridges
+from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
+from embeddings.english import ENGLISH_QUESTION_WORDS, ENGLISH_STOPWORDS, english_stems
 from embeddings.normalize import normalize
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_LATIN_OR_NUMBER = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+# Latin letters with their accents (Temüjin, Börte are one word each), or a number.
+_LATIN_OR_NUMBER = re.compile(r"[a-z\u00df-\u00ff\u0100-\u024f]+|\d+(?:[.,]\d+)*")
+# A stretch holding a question word asks, it is not asked about: 什么的, 什么时候, 哪条.
+_INTERROGATIVE = re.compile(r"什么|甚么|哪|多少|几|怎|如何|为何|谁|吗|啥")
 _LONGEST_WORD = 6
-_LONGEST_QUOTE = 6  # the longest stretch of the question looked up in the article whole
 _QUOTED = re.compile(r"'[^']+'|\"[^\"]+\"|“[^”]+”|‘[^’]+’|「[^」]+」")
-
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -37,11 +50,13 @@ def _word_set(text: str) -> frozenset[str]:
 
 # Words any question uses whatever it asks about: never a missing "content term".
 CHINESE_QUESTION_WORDS = _word_set(
-    """什么 甚么 哪些 哪个 哪里 哪儿 哪一 哪位 哪年 哪天 多少 多大 多长 多久 多高 多远 几个 几次
-    怎么 怎样 怎么样 如何 为什么 为何 是否 是不是 有没有 有多 文章 这篇 本文 文中 提到 提及 讲述
-    介绍 关于 有关 一下 请问 告诉 我们 你们 他们 她们 这个 那个 这些 那些 主要 内容 一个 时候
-    可以 能够 进行 情况 方面 什么样 哪方面 说明 讲了 说了 谈到 是谁 叫什么 哪一年 哪一天 一些
-    具体 其中 之后 之前 以及 还有 或者 通过 为了 怎么办 干什么 做什么 有什么 是什么 分别"""
+    """什么 甚么 哪些 哪个 哪里 哪儿 哪一 哪位 哪年 哪天 哪家 哪种 哪部 哪座 哪国 多少 多大 多长
+    多久 多高 多远 几个 几次 怎么 怎样 怎么样 如何 为什么 为何 是否 是不是 有没有 有多 文章 这篇
+    本文 文中 提到 提及 讲述 介绍 关于 有关 一下 请问 告诉 我们 你们 他们 她们 这个 那个 这些
+    那些 主要 内容 一个 时候 可以 能够 进行 情况 方面 什么样 哪方面 说明 讲了 说了 谈到 是谁
+    叫什么 哪一年 哪一天 一些 具体 其中 之后 之前 以及 还有 或者 通过 为了 怎么办 干什么 做什么
+    有什么 是什么 分别 开头 结尾 最后 导语 部分 这一节 这节 一节 章节 段落 总结 概括 标题 小标题
+    觉得 认为 有人"""
 )
 
 # Answer types: what the question asks for, and what a passage needs to hold to answer it.
@@ -51,10 +66,6 @@ _WANTS = {
     "money": re.compile(
         r"多少钱|价格|价钱|费用|收费|票价|门票|how much (?:does|do|is|are|will)\b.*\bcost|\bprice"
         r"|\bcost\b|\bfees?\b|\bcharge"
-    ),
-    "maker": re.compile(
-        r"哪家公司|什么公司|哪个公司|谁开发|谁设计|谁建"
-        r"|which company|who (?:built|designed|developed|made)"
     ),
     "ordinal": re.compile(r"第几|排名第|排第|what place|which place|\branked?\b.*\bwhere"),
     "number": re.compile(
@@ -70,14 +81,21 @@ _WANTS = {
         r"|link to"
     ),
 }
-# What a passage must hold to answer each: generic shapes of Chinese news text.
+_NUMERAL = r"[\d〇零一二两三四五六七八九十百千万亿]"
+# What a passage must hold to answer each: generic shapes of Chinese text.
 _HOLDS = {
-    "age": re.compile(r"\d+\s*岁|年龄|[一二三四五六七八九十]+岁"),
-    "money": re.compile(r"\d\s*(?:元|块|美元|港元|欧元)|价格|费用|免费|收费|票价|[$¥￥]"),
-    "maker": re.compile(r"公司|集团|企业|研发|开发|设计|承建|建设单位|厂"),
-    "number": re.compile(r"\d|[十百千万亿]"),
-    "date": re.compile(r"\d{4}年?|\d{1,2}月|\d{1,2}日|今年|去年|明年|今日|昨日|今天|日前|近年"),
-    "ordinal": re.compile(r"第[\d一二三四五六七八九十百]+"),
+    "age": re.compile(rf"{_NUMERAL}+\s*[岁周]|年龄|年纪|高龄|享年"),
+    "money": re.compile(
+        rf"{_NUMERAL}\s*[十百千万亿]*\s*(?:元|块|圆|镑|美金|法郎|马克|卢布|卢比|比索|里拉|先令|"
+        r"令吉|泰铢|兰特|克朗|韩元|日元|欧元|美元|港元|英镑|澳元|加元|台币|人民币|银|金币)"
+        r"|价格|价值|费用|免费|收费|票价|成本|造价|[$¥￥£€]"
+    ),
+    "number": re.compile(_NUMERAL),
+    "date": re.compile(
+        rf"\d{{3,4}}|{_NUMERAL}+\s*[年月日号]|世纪|年代|公元|今年|去年|明年|今日|昨日|今天|日前|近年"
+        r"|时期|期间|时代|朝|[春夏秋冬]"
+    ),
+    "ordinal": re.compile(rf"第\s*{_NUMERAL}+|[冠亚季]军|首位|榜首|之首|最"),
     "address": re.compile(r"https?://|www\.|\.(?:com|cn|org|net)\b"),
 }
 
@@ -97,6 +115,8 @@ class Evidence:
     type_found: bool  # the best passage holds that type (True when nothing is wanted)
     focus: bool = False  # a missing term is what the question asks about (面积 in 面积有多大)
     unmatched: float = 0.0  # share of the question's content terms the article lacks
+    unknown: int = 0  # terms nothing could look up: neutral, counted for the report
+    found: float = 0.0  # share of the question's content terms the article has in some form
 
 
 # Question words, and what may stand between one and the term it asks about.
@@ -128,25 +148,23 @@ def _in_focus(norm: str, start: int, end: int) -> bool:
     return bool(_ENGLISH_ASKING.search(before))
 
 
-def _segment(run: str, words: frozenset[str], article: str) -> list[tuple[int, str]]:
-    """Forward maximum matching: (offset, word) for each word of a Chinese run.
+def segment(run: str, words: frozenset[str], article: str) -> list[tuple[int, str]]:
+    """Backward maximum matching: (offset, word) for each word of a Chinese run.
 
-    A stretch the article itself contains is taken whole first: names no dictionary
-    knows (胡充华) would otherwise be cut into words that are not there (华为).
+    Read from the end, as Chinese segmenters without word frequencies do best:
+    哪家公司 is 哪家 + 公司, not 哪 + 家公 + 司; 活动中美国 is 活动 + 中 + 美国. A stretch the
+    article itself contains is a word too: names no dictionary knows (胡充华) stay whole.
     """
-    out, i = [], 0
-    while i < len(run):
-        quoted = 0
-        for n in range(min(_LONGEST_QUOTE, len(run) - i), 1, -1):
-            if run[i : i + n] in article:
-                quoted = n
+    out: list[tuple[int, str]] = []
+    end = len(run)
+    while end > 0:
+        for n in range(min(_LONGEST_WORD, end), 0, -1):
+            piece = run[end - n : end]
+            if n == 1 or piece in words or piece in article:
+                out.append((end - n, piece))
+                end -= n
                 break
-        for n in range(min(_LONGEST_WORD, len(run) - i), 0, -1):
-            if n == 1 or run[i : i + n] in words or n == quoted:
-                out.append((i, run[i : i + n]))
-                i += n
-                break
-    return out
+    return out[::-1]
 
 
 def _merge(spans: list[tuple[int, int]], text: str) -> tuple[str, ...]:
@@ -160,20 +178,29 @@ def _merge(spans: list[tuple[int, int]], text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text[a:b].strip() for a, b in merged))
 
 
+FOUND, MISSING, UNKNOWN = "found", "missing", "unknown"
+
+
 class Answerability:
     """Content terms and answer types of a question against one article."""
 
     def __init__(
         self,
         bridges: Bridges,
+        dictionary: Dictionary,
         word_vectors: np.ndarray,
         encoder: Encoder,
+        *,
         neighbour: float = 0.96,
         neighbour_cross: float = 0.89,
     ) -> None:
         self.bridges = bridges
+        self.dictionary = dictionary
         self.article = bridges.article_text
-        self.words = bridges.tables.headwords | frozenset(bridges.tables.words)
+        self.words = dictionary.headwords | frozenset(bridges.tables.words)
+        self.latin = frozenset(_LATIN_OR_NUMBER.findall(self.article))
+        self.numbers = numbers_in(self.article)
+        self.sound_alikes = SoundAlikes.of([run for p in bridges.tables.syllables for run in p])
         self.word_vectors = word_vectors
         self.encoder = encoder
         # Cosine above which one of the article's words covers a missing term. e5's word
@@ -185,8 +212,12 @@ class Answerability:
     def _chinese_terms(self, norm: str) -> list[tuple[int, int]]:
         spans = []
         for match in _CJK.finditer(norm):
-            for offset, word in _segment(match.group(0), self.words, self.article):
-                if len(word) >= 2 and word not in CHINESE_QUESTION_WORDS:
+            for offset, word in segment(match.group(0), self.words, self.article):
+                if (
+                    len(word) >= 2
+                    and word not in CHINESE_QUESTION_WORDS
+                    and not _INTERROGATIVE.search(word)
+                ):
                     start = match.start() + offset
                     spans.append((start, start + len(word)))
         return spans
@@ -208,62 +239,95 @@ class Answerability:
                 spans.append((m.start(), m.end()))
         return spans
 
-    def _covered(self, term: str) -> bool:
-        """Whether the article mentions the (normalised) term, literally or by a bridge."""
-        if term in self.article:
-            return True
-        if _CJK.search(term):
-            return False
-        if term.isdigit() or re.fullmatch(r"\d+\.\d+", term):
-            return False
-        stems = english_stems(term)
-        return bool(stems) and (
-            all(self.bridges.tables.stems.get(s) for s in stems)
-            or self.bridges.pinyin_known(term)
-        )
+    def _number_status(self, value: float | None) -> str | None:
+        if value is None:
+            return None
+        return FOUND if value in self.numbers else MISSING
 
-    def _missing(self, norm: str) -> tuple[list[tuple[int, int]], int]:
-        """The missing terms' spans, and how many content terms the question has."""
+    def status(self, term: str, typed: str) -> str:
+        """found, missing or unknown: see the module's docstring."""
+        if _CJK.search(term):
+            return FOUND if term in self.article else MISSING
+        if term in self.latin:
+            return FOUND
+        if term[:1].isdigit():
+            return self._number_status(number_of(term)) or MISSING
+        if typed.isupper() and roman_number(term) is not None:
+            return FOUND if float(roman_number(term) or 0) in self.numbers else UNKNOWN
+        if term in MONTHS:
+            return FOUND if f"{MONTHS[term]}月" in self.article else UNKNOWN
+        if number_of(term) is not None:
+            return FOUND if self._number_status(number_of(term)) == FOUND else UNKNOWN
+        stems = english_stems(term)
+        if not stems:
+            return UNKNOWN
+        if all(self.bridges.tables.stems.get(s) for s in stems):
+            return FOUND
+        if self.bridges.pinyin_known(term) or (
+            typed[:1].isupper() and self.sound_alikes.finds(term)
+        ):
+            return FOUND
+        return MISSING if all(self.dictionary.checkable(s) for s in stems) else UNKNOWN
+
+    def _terms(self, norm: str, typed: str) -> tuple[list[tuple[int, int]], dict[str, int]]:
+        """Spans of the missing terms, and how many terms got each verdict.
+
+        A missing term with a close encoder neighbour among the article's words is found.
+        """
         terms = self._chinese_terms(norm) + self._english_terms(norm)
-        spans = [(a, b) for a, b in terms if not self._covered(norm[a:b])]
-        if not spans or not len(self.word_vectors):
-            return spans, len(terms)
-        vectors = self.encoder.encode_passages([norm[a:b] for a, b in spans])
-        closest = (vectors @ self.word_vectors.T).max(axis=1)
-        kept = [
-            (a, b)
-            for (a, b), c in zip(spans, closest, strict=True)
-            if c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
-        ]
-        return kept, len(terms)
+        verdicts = [self.status(norm[a:b], typed[a:b]) for a, b in terms]
+        spans = [t for t, v in zip(terms, verdicts, strict=True) if v == MISSING]
+        if spans and len(self.word_vectors):
+            vectors = self.encoder.encode_passages([norm[a:b] for a, b in spans])
+            closest = (vectors @ self.word_vectors.T).max(axis=1)
+            spans = [
+                (a, b)
+                for (a, b), c in zip(spans, closest, strict=True)
+                if c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
+            ]
+        counts = {UNKNOWN: verdicts.count(UNKNOWN), MISSING: len(spans)}
+        counts[FOUND] = len(terms) - counts[UNKNOWN] - counts[MISSING]
+        return spans, counts
 
     def _is_name(self, term: str, typed: str) -> bool:
-        """A proper noun or a number: CC-CEDICT's capitalised readings, or capitals in English."""
+        """A proper noun or a number: CC-CEDICT's capitalised readings, for English a word
+        the dictionary glosses only as a name; an English common word is no name for its
+        capital (Game, Pro)."""
         if any(ch.isdigit() for ch in term):
             return True
         if _CJK.search(term):
-            return term in self.bridges.tables.names
-        return typed[:1].isupper() and (typed.isupper() or len(typed) > 1)
+            return term in self.dictionary.names
+        stems = english_stems(term)
+        return (
+            bool(stems)
+            and typed[:1].isupper()
+            and all(s in self.dictionary.name_stems for s in stems)
+        )
 
     def evidence(self, question: str, passage_text: str) -> Evidence:
         norm = normalize(question)
-        spans, terms = self._missing(norm)
         # Normalising keeps the length of nearly every question: then the terms are cut from
         # what the asker typed, in their script and case.
         typed = question if len(norm) == len(question) else norm
-        first_word = re.search(r"[A-Za-z]+", typed)
+        spans, counts = self._terms(norm, typed)
+        terms = sum(counts.values())
         # Inside quotation marks the asker renders one of the article's own titles in
         # their words ('Two Establishments'): capitals there do not make a name.
         quoted = [m.span() for m in _QUOTED.finditer(typed)]
         names = sum(
-            self._is_name(norm[a:b], typed[a:b])
-            and not (first_word is not None and first_word.start() == a)
-            and not any(qa <= a < qb for qa, qb in quoted)
+            self._is_name(norm[a:b], typed[a:b]) and not any(qa <= a < qb for qa, qb in quoted)
             for a, b in spans
         )
         wanted = next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
         focus = any(_in_focus(norm, a, b) for a, b in spans)
         unmatched = len(spans) / terms if terms else 0.0
         return Evidence(
-            _merge(spans, typed), names, wanted, holds(wanted, passage_text), focus, unmatched
+            _merge(spans, typed),
+            names,
+            wanted,
+            holds(wanted, passage_text),
+            focus,
+            unmatched,
+            counts[UNKNOWN],
+            counts[FOUND] / terms if terms else 0.0,
         )

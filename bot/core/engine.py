@@ -8,7 +8,7 @@ that all of them behave the same.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -24,13 +24,11 @@ from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
 # What the refusal rule reads, in this order (see :func:`refusal_features`).
-FEATURES = (
-    "dense", "coverage", "names", "missing", "unmatched", "phrase", "focus", "no_type", "cross"
-)
+FEATURES = ("dense", "coverage", "names", "missing", "unmatched", "phrase", "focus", "no_type")
 # The direction each may push: a higher score or coverage never makes a refusal likelier,
 # more missing terms never less likely; ``bot eval`` drops a feature whose fitted weight
-# points the other way rather than let one article's quirks teach the rule backwards.
-SIGNS = (-1, -1, 1, 1, 1, 1, 1, 1, 0)
+# points the other way rather than let a quirk of the pool teach the rule backwards.
+SIGNS = (-1, -1, 1, 1, 1, 1, 1, 1)
 
 
 def refusal_features(
@@ -40,7 +38,8 @@ def refusal_features(
 
     ``dense`` is read relative to ``reference``, what generic off-topic questions score
     against this article (measured at index time), so the rule carries to other articles.
-    Bigram coverage means nothing for an English question and counts as zero there.
+    For an English question ``coverage`` is the share of its terms the article has in some
+    form (bigrams mean nothing across scripts).
     """
     names = min(evidence.names, 2) if evidence else 0
     missing = min(len(evidence.missing), 3) if evidence else 0
@@ -53,9 +52,10 @@ def refusal_features(
     focus = float(evidence is not None and evidence.focus)
     unmatched = evidence.unmatched if evidence else 0.0
     no_type = float(evidence is not None and not evidence.type_found)
-    coverage = 0.0 if cross else coverage
+    if cross:
+        coverage = evidence.found if evidence else 0.0
     return np.array(
-        [dense - reference, coverage, names, missing, unmatched, phrase, focus, no_type, cross]
+        [dense - reference, coverage, names, missing, unmatched, phrase, focus, no_type]
     )
 
 
@@ -65,21 +65,42 @@ class RefusalRule:
 
     e5's cosines sit in a narrow band where answerable and off-topic questions
     overlap; a content term the article never mentions, or a passage without the kind
-    of answer asked for (a number, a date, a person, an address), says more. The
-    weights are fitted and the threshold chosen by ``python -m bot eval`` on the gold
-    set: refuse as many unanswerable questions as possible while refusing at most 2%
-    of answerable ones. Refuse when ``bias + weights · features`` reaches ``threshold``.
+    of answer asked for (a number, a date, an address), says more. Refuse when
+    ``bias + weights · features`` reaches ``threshold``.
     """
 
-    weights: tuple[float, ...] = (-1.33, -2.55, 4.16, 0.0, 2.11, 0.09, 1.67, 5.99, -1.55)
-    bias: float = -1.76
-    threshold: float = -0.06
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
 
     def score(self, features: np.ndarray) -> float:
         return self.bias + float(np.dot(self.weights, features))
 
     def refuses(self, features: np.ndarray) -> bool:
         return self.score(features) >= self.threshold
+
+
+@dataclass(frozen=True)
+class RefusalRules:
+    """One rule for Chinese questions, one for questions with no Chinese in them.
+
+    The two read the same evidence on different scales (a cross-lingual cosine runs
+    lower; bigram coverage means nothing across scripts), so each is fitted on its own.
+    Both are fitted by ``python -m bot eval`` on the pool of articles (bot/tools/pool.py)
+    with cross-validation by article, and the values it prints are pasted here: nothing
+    in them is a fact about one article.
+    """
+
+    chinese: RefusalRule = RefusalRule(
+        (-75.28, -8.0, 4.28, 0.12, 1.4, 0.3, 0.16, 4.21), 3.63, -0.11
+    )
+    cross: RefusalRule = RefusalRule((-73.24, -1.96, 1.07, 0.0, 4.94, 0.0, 0.0, 3.25), -1.61, 0.1)
+
+    def for_cross(self, cross: bool) -> RefusalRule:
+        return self.cross if cross else self.chinese
+
+    def to_json(self) -> dict[str, object]:
+        return {"chinese": asdict(self.chinese), "cross": asdict(self.cross)}
 
 
 def clean_question(text: str) -> str:
@@ -102,20 +123,21 @@ class ArticleBot:
         self,
         article: Article,
         retriever: Retriever,
-        refusal: RefusalRule | None = None,
+        refusal: RefusalRules | None = None,
         facts: dict[str, str] | None = None,
     ) -> None:
         self.article = article
         self.retriever = retriever
-        self.refusal = refusal or RefusalRule()
+        self.refusal = refusal or RefusalRules()
         self.facts = facts or {}  # index version, last eval figures: shown by /about
         r = retriever
         # The missing-term and answer-type evidence is built for Chinese text (dictionary
         # words, Chinese answer shapes) and fitted on it; an article written mostly in
         # another script is refused on its scores alone, not by evidence that does not apply.
         self.answerability = (
-            Answerability(r.bridges, r.word_vectors, r.encoder)
+            Answerability(r.bridges, r.dictionary, r.word_vectors, r.encoder)
             if r.bridges is not None
+            and r.dictionary is not None
             and r.word_vectors is not None
             and _mostly_chinese(r.bridges.article_text)
             else None
@@ -229,7 +251,7 @@ class ArticleBot:
         simplified = script == "hans"
         best = hits[0]
         features, evidence = self.features(searched, best)
-        if self.refusal.refuses(features):
+        if self.refusal.for_cross(script_of(searched) == "other").refuses(features):
             return Answer(
                 raw,
                 AnswerKind.NOT_COVERED,
