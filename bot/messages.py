@@ -127,6 +127,7 @@ class Messages:
     upload_too_many_paragraphs: str  # {limit}: the why
     reloaded: str  # {added} {updated} {removed} {failed} {count}
     shelf_busy: str  # an upload or /reload waits for the indexing in progress
+    indexing_at_start: str  # {names}: to admins, folder articles indexed after the start
     language_usage: str
     language_set: str
     language_follow: str
@@ -309,6 +310,9 @@ Commands:
         "The shelf holds {count}."
     ),
     shelf_busy="Another article is being indexed: this starts as soon as it is done.",
+    indexing_at_start=(
+        "Started without {names}: not indexed yet. Indexing now; the shelf answers meanwhile."
+    ),
     language_usage="Replies follow the script you ask in. To fix the language, choose:",
     language_set="Done: replies are in English from now on.",
     language_follow="Done: replies follow the script you ask in.",
@@ -479,6 +483,7 @@ ZH_HANS = Messages(
         "书架上现有 {count} 篇。"
     ),
     shelf_busy="另一篇文章正在索引：它一完成，这项操作就开始。",
+    indexing_at_start="启动时 {names} 尚未建立索引，暂未上架；正在后台索引，其间照常回答问题。",
     language_usage="回答的语言默认跟随你提问的文字。要固定语言，请选择：",
     language_set="好的：从现在起用简体中文回答。",
     language_follow="好的：回答的语言将跟随你提问的文字。",
