@@ -148,7 +148,19 @@ def _in_focus(norm: str, start: int, end: int) -> bool:
     return bool(_ENGLISH_ASKING.search(before))
 
 
-def segment(run: str, words: frozenset[str], article: str) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class Words:
+    """The dictionary's words and the article's own, read as one set without copying either:
+    the dictionary's hundred thousand headwords are shared by every article."""
+
+    shared: frozenset[str]
+    own: frozenset[str]
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.shared or word in self.own
+
+
+def segment(run: str, words: Words | frozenset[str], article: str) -> list[tuple[int, str]]:
     """Backward maximum matching: (offset, word) for each word of a Chinese run.
 
     Read from the end, as Chinese segmenters without word frequencies do best:
@@ -197,7 +209,7 @@ class Answerability:
         self.bridges = bridges
         self.dictionary = dictionary
         self.article = bridges.article_text
-        self.words = dictionary.headwords | frozenset(bridges.tables.words)
+        self.words = Words(dictionary.headwords, frozenset(bridges.tables.words))
         self.latin = frozenset(_LATIN_OR_NUMBER.findall(self.article))
         self.numbers = numbers_in(self.article)
         self.sound_alikes = SoundAlikes.of([run for p in bridges.tables.syllables for run in p])
