@@ -54,7 +54,13 @@ from telegram.ext import (
 )
 
 from bot.tools.fakeapi import factories as f
-from bot.tools.fakeapi.server import DEFAULT_TOKEN, FakeBotApi, parse_html, utf16_len
+from bot.tools.fakeapi.server import (
+    DEFAULT_TOKEN,
+    FakeBotApi,
+    parse_html,
+    parse_request_params,
+    utf16_len,
+)
 
 JSONDict = dict[str, Any]
 
@@ -547,22 +553,31 @@ def test_json_form_and_query_encodings_decode_alike(api: FakeBotApi, encoding: s
     assert body["result"]["chat"] == {"id": 5, "type": "private", "first_name": "User 5"}
 
 
-def test_multipart_uploads_are_recorded(api: FakeBotApi) -> None:
-    async def scenario() -> None:
-        async with Bot(api.token, base_url=api.base_url) as bot:
-            message = await bot.send_document(
-                42, b"%PDF-1.4 fake", filename="a.pdf", caption="<i>doc</i>", parse_mode="HTML"
-            )
-            assert message.document is not None and message.document.file_name == "a.pdf"
-            assert message.caption == "doc"
-
-    asyncio.run(scenario())
-    [params] = api.calls_to("sendDocument")
-    assert params["document"]["content"] == b"%PDF-1.4 fake"
+def test_multipart_bodies_decode_fields_and_files() -> None:
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n42\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="caption"\r\n\r\n<i>doc</i>\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="document"; filename="a.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n%PDF-1.4 fake\r\n--b--\r\n"
+    )
+    params = parse_request_params("multipart/form-data; boundary=b", body)
     assert params["chat_id"] == 42 and params["caption"] == "<i>doc</i>"
+    assert params["document"]["filename"] == "a.pdf"
+    assert params["document"]["content"] == b"%PDF-1.4 fake"
 
 
-def test_messages_ids_edits_and_deletes_follow_telegram_rules(api: FakeBotApi) -> None:
+@pytest.mark.parametrize(
+    "method", ["sendDocument", "deleteMessage", "getMyCommands", "setChatMenuButton", "getChat"]
+)
+def test_methods_the_bot_never_calls_answer_404_as_telegram_does(
+    api: FakeBotApi, method: str
+) -> None:
+    status, body = raw_call(api, method, {"chat_id": 1})
+    assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+    assert api.calls[-1] == (method, {"chat_id": 1})  # recorded like any other call
+
+
+def test_messages_ids_and_edits_follow_telegram_rules(api: FakeBotApi) -> None:
     incoming = api.push_update(f.message_update("question", message_id=41))["message"]
     chat = incoming["chat"]["id"]
 
@@ -580,9 +595,8 @@ def test_messages_ids_edits_and_deletes_follow_telegram_rules(api: FakeBotApi) -
     assert body["description"] == "Bad Request: message can't be edited"
     _, reply = call("sendMessage", chat_id=chat, text="re", reply_parameters={"message_id": 41})
     assert reply["result"]["reply_to_message"]["text"] == "question"
-    assert call("deleteMessage", chat_id=chat, message_id=mid)[0] == 200
-    status, body = call("deleteMessage", chat_id=chat, message_id=mid)
-    assert body["description"] == "Bad Request: message to delete not found"
+    status, body = call("editMessageText", chat_id=chat, message_id=999, text="gone")
+    assert body["description"] == "Bad Request: message to edit not found"
     status, body = call(
         "sendMessage",
         chat_id=chat,
@@ -601,17 +615,14 @@ def test_callback_queries_can_be_answered_once(api: FakeBotApi) -> None:
     assert status == 400 and "query is too old" in body["description"]
 
 
-def test_bookkeeping_methods_and_unknown_methods(api: FakeBotApi) -> None:
+def test_bookkeeping_methods(api: FakeBotApi) -> None:
     commands = [{"command": "start", "description": "Start"}]
     assert raw_call(api, "setMyCommands", {"commands": commands})[0] == 200
-    assert raw_call(api, "getMyCommands")[1]["result"] == commands
     bad = [{"command": "Start", "description": "x"}]
     assert raw_call(api, "setMyCommands", {"commands": bad})[1]["description"] == (
         "Bad Request: BOT_COMMAND_INVALID"
     )
     assert raw_call(api, "getWebhookInfo")[1]["result"]["url"] == ""
-    assert raw_call(api, "setChatMenuButton", {"chat_id": 1}) == (200, {"ok": True, "result": True})
-    assert api.calls[-1] == ("setChatMenuButton", {"chat_id": 1})
     assert raw_call(api, "getMe", encoding="query")[1]["result"]["is_bot"] is True
 
 
