@@ -52,7 +52,7 @@ def pool_articles(pool_dir: Path = POOL_DIR) -> list[PoolArticle]:
     """The bundled article, the unseen CMRC articles, then the pool's, in a fixed order."""
     out = [PoolArticle("bundled", "bundled", None, GOLD)]
     out += [PoolArticle("cmrc", md.stem, md, jsonl) for md, jsonl in UNSEEN]
-    for md in sorted(pool_dir.glob("*.md")):
+    for md in sorted(pool_dir.glob("*_[0-9][0-9].md")):  # not the folder's README.md
         source = md.stem.split("_")[0]
         out.append(PoolArticle(source, md.stem, md, md.with_suffix(".jsonl")))
     return out
