@@ -33,7 +33,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.core.engine import ArticleBot
-from bot.tools.measure import gold_questions, percentiles_ms, serve_ask, share_model
+from bot.tools.measure import gold_questions, percentiles_ms, running, serve_ask, share_model
 from embeddings.encoder import THREADS, Encoder, QueryCache
 
 DIMENSION = 384
@@ -421,8 +421,6 @@ async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f
     A message's latency runs from the update reaching the server to the adapter having
     sent its reply (a handler in a later group marks it done).
     """
-    import datetime as dt
-
     from telegram import Update
     from telegram.ext import ContextTypes, TypeHandler
 
@@ -452,16 +450,8 @@ async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f
         pending[update["update_id"]] = future
         await future
 
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=dt.timedelta(seconds=1))
-        try:
-            return await closed_loop(ask, askers, total)
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await batcher.close()
+    async with running(app):  # the batcher is closed by the adapter's post_shutdown
+        return await closed_loop(ask, askers, total)
 
 
 def telegram_throughput(core: ArticleBot, plan: Plan, progress: Progress) -> Result:

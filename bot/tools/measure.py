@@ -1,8 +1,10 @@
 """What every measuring tool reads the same way: memory, percentiles, the gold questions, a
-served ``python -m bot ask``, a data directory that shares the converted model.
+served ``python -m bot ask``, a data directory that shares the converted model, and the
+Telegram Application's life around a measurement.
 
-``bench``, ``shelf_bench`` and ``soak`` import these instead of keeping their own copies, so
-a figure called "p95" or "serving RSS" means one thing in every report.
+``bench``, ``shelf_bench``, ``soak`` and the tests' harness import these instead of keeping
+their own copies, so a figure called "p95" or "serving RSS" means one thing in every report
+and every driven Application starts and stops the way ``python -m bot telegram`` does.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.tools.evaluate import load_gold
+
+if TYPE_CHECKING:
+    from bot.telegram.runner import App, Webhook
 
 Result = dict[str, Any]
 
@@ -44,20 +49,16 @@ def peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
 
 
-def percentiles_ms(seconds: Sequence[float]) -> Result:
-    """p50/p95/p99, max and mean of a sample of durations, in milliseconds (None if empty)."""
+def percentiles_ms(seconds: Sequence[float], ndigits: int | None = None) -> Result:
+    """p50/p95/p99, max and mean of a sample of durations, in milliseconds (None if empty),
+    rounded to ``ndigits`` for a report that prints them as they are."""
+    names = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
     if not len(seconds):
-        return dict.fromkeys(("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"), None) | {"n": 0}
+        return dict.fromkeys(names, None) | {"n": 0}
     values = np.asarray(seconds, dtype=np.float64) * 1000
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {
-        "n": len(values),
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-        "max_ms": float(values.max()),
-        "mean_ms": float(values.mean()),
-    }
+    figures = [*np.percentile(values, [50, 95, 99]), values.max(), values.mean()]
+    rounded = [float(f) if ndigits is None else round(float(f), ndigits) for f in figures]
+    return {"n": len(values), **dict(zip(names, rounded, strict=True))}
 
 
 def gold_questions(count: int | None = None) -> list[str]:
@@ -131,3 +132,32 @@ def _ask_line(proc: subprocess.Popen[str], question: str, stderr: IO[str]) -> No
     if not proc.stdout.readline():
         stderr.seek(0)
         raise RuntimeError(f"`python -m bot ask` ended early:\n{stderr.read()[-2000:]}")
+
+
+@contextlib.asynccontextmanager
+async def running(app: App, webhook: Webhook | None = None) -> AsyncIterator[App]:
+    """The Application's life as ``bot.telegram.runner.serve`` leads it, the body of the
+    ``async with`` in place of waiting for a signal: initialize, post_init, start receiving
+    (polling, or ``webhook``), start; then stop receiving, stop, post_stop, shutdown,
+    post_shutdown, whatever the body raised.
+    """
+    # Deferred: bench's other sections, and shelf_bench, never load the Telegram adapter.
+    from bot.telegram.runner import start_receiving, stop_receiving
+
+    await app.initialize()
+    listener = None
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        listener = await start_receiving(app, webhook)
+        await app.start()
+        yield app
+    finally:
+        await stop_receiving(app, listener)
+        if app.running:
+            await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

@@ -56,7 +56,6 @@ import logging
 import os
 import random
 import re
-import resource
 import select
 import subprocess
 import sys
@@ -72,6 +71,7 @@ from bot.tools.crash import run_crash
 from bot.tools.evaluate import GOLD
 from bot.tools.fakeapi import factories
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault
+from bot.tools.measure import gold_questions, peak_rss_mb, percentiles_ms, rss_mb, running
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -99,31 +99,6 @@ def _stderr(message: str) -> None:
 
 
 # ---- measurements ----------------------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    """The resident set size of this process now (VmRSS), in MB; the peak where not Linux."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return _peak_rss_mb()
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
-
-
-def _percentiles(values: Sequence[float]) -> JSONDict:
-    if not values:
-        return {"p50_ms": None, "p95_ms": None, "max_ms": None}
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
-    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "max_ms": round(ordered[-1] * 1000, 1)}
 
 
 class LogCapture(logging.Handler):
@@ -393,13 +368,6 @@ class FakeServer:
 # ---- the run -----------------------------------------------------------------------------------
 
 
-def gold_questions() -> list[str]:
-    if not GOLD.is_file():
-        raise SoakError(f"the soak draws its questions from {GOLD}, which is missing")
-    lines = GOLD.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
-
-
 @dataclass
 class Plan:
     questions: int
@@ -551,24 +519,8 @@ class Driver:
         loop.set_exception_handler(self._on_loop_error)
         app = self.build()
 
-        def polling_error(exc: Exception) -> None:  # what run_polling gives the Updater
-            app.create_task(app.process_error(error=exc, update=None))
-
-        await app.initialize()
-        try:
-            await app.post_init(app)
-            await app.updater.start_polling(error_callback=polling_error)
-            await app.start()
-            try:
-                await self._soak()
-            finally:
-                if app.updater.running:
-                    await app.updater.stop()
-                if app.running:
-                    await app.stop()
-        finally:
-            await app.shutdown()
-            await app.post_shutdown(app)
+        async with running(app):
+            await self._soak()
         gc.collect()
         self.run.rss_end = rss_mb()
         return self.run, self.crashes
@@ -664,7 +616,8 @@ def run_soak(
         flood_limit=flood_limit,
         warmup=warmup,
     )
-    gold_questions()  # fail early without the gold set
+    if not GOLD.is_file():  # fail early without the gold set
+        raise SoakError(f"the soak draws its questions from {GOLD}, which is missing")
     progress("loading the article and the model")
     core = build_core(settings)
     server = FakeServer(seed)
@@ -833,13 +786,13 @@ def _figures(
         "rss_boot_mb": round(run.rss_boot, 1),
         "rss_start_mb": round(run.rss_start, 1),
         "rss_end_mb": round(run.rss_end, 1),
-        "rss_peak_mb": round(_peak_rss_mb(), 1),
+        "rss_peak_mb": round(peak_rss_mb(), 1),
         "rss_growth_pct": round(growth, 2),
         "rss_samples": run.rss_samples,
         "warmup_s": round(run.warmup_s, 1),
         "duration_s": round(run.duration, 1),
         "questions_per_s": round(len(run.texts) / run.duration, 1) if run.duration else 0.0,
-        "latency": _percentiles(run.latencies),
+        "latency": percentiles_ms(run.latencies, ndigits=1),
         "read_timeout_s": run.read_timeout,
         "flood_limiter": f"{run.limiter}, throttle {'on' if plan.flood_limit else 'off'}",
         "per_user_limit": "lifted",

@@ -33,10 +33,11 @@ from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
 from bot.core.shelf import Shelf
 from bot.telegram.adapter import build_application
-from bot.telegram.runner import Webhook, start_receiving, stop_receiving
+from bot.telegram.runner import Webhook
 from bot.telegram.state import Services, TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, parse_html
+from bot.tools.measure import running as running_application
 from tests.helpers.paths import SAFETY_TIMEOUT
 
 JSONDict = dict[str, Any]
@@ -119,20 +120,10 @@ class BotThread(threading.Thread):
     async def _lifecycle(self) -> None:
         stop = asyncio.Event()
         self._control = (asyncio.get_running_loop(), stop)
-        app = self.app
-        assert app.post_init and app.post_shutdown
-        await app.initialize()
-        try:
-            await app.post_init(app)
-            listener = await start_receiving(app, self._webhook())
-            await app.start()
+        assert self.app.post_init and self.app.post_shutdown
+        async with running_application(self.app, self._webhook()):
             self.started.set()
             await stop.wait()
-            await stop_receiving(app, listener)
-            await app.stop()
-        finally:
-            await app.shutdown()
-            await app.post_shutdown(app)
         leftover = asyncio.all_tasks() - {asyncio.current_task()}
         assert not leftover, f"tasks still pending after shutdown: {leftover}"
 
