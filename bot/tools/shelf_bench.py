@@ -24,12 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from bot.config import Settings
 from bot.core.answer import Answer
 from bot.core.shelf import Shelf
-from bot.tools.measure import serve_ask, share_model
+from bot.tools.measure import percentiles_ms, serve_ask, share_model
 
 Progress = Callable[[str], None]
 Result = dict[str, object]
@@ -210,12 +208,13 @@ def shelf_size(
     asked = _round_robin(questions, plan.questions)
     progress(f"shelf of {count}: {len(asked)} questions")
     times, answers = _timed_asks(shelf, asked)
+    latency = percentiles_ms(times)
     result: Result = {
         "articles": len(shelf),
         "paragraphs": sum(e.paragraphs for e in shelf.entries()),
         "index_build_s": build_s,
-        "answer_p50_ms": float(np.percentile(np.asarray(times) * 1000, 50)),
-        "answer_p95_ms": float(np.percentile(np.asarray(times) * 1000, 95)),
+        "answer_p50_ms": latency["p50_ms"],
+        "answer_p95_ms": latency["p95_ms"],
         "questions": len(asked),
         "own_article": sum(a.article == q.article for a, q in zip(answers, asked, strict=True))
         / len(asked),
@@ -226,7 +225,7 @@ def shelf_size(
         everything.reload()  # the same indexes, reused: only the shortlist differs
         all_times, all_answers = _timed_asks(everything, asked)
         result["no_shortlist"] = {
-            "answer_p50_ms": float(np.percentile(np.asarray(all_times) * 1000, 50)),
+            "answer_p50_ms": percentiles_ms(all_times)["p50_ms"],
             "own_article": sum(
                 a.article == q.article for a, q in zip(all_answers, asked, strict=True)
             )
