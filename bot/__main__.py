@@ -248,7 +248,7 @@ def _serve_telegram(
 ) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.build import build_shelf
+    from bot.build import Deferred, build_shelf
     from bot.core.batcher import Batcher
     from bot.telegram.adapter import build_application
     from bot.telegram.indexing import discard_unfinished
@@ -265,11 +265,13 @@ def _serve_telegram(
         return EXIT_UNREACHABLE
     for name in discard_unfinished(settings.uploads_dir):  # the journal brings it back
         log.warning("upload %s was stopped while indexing: discarded, it is redone", name)
-    shelf = build_shelf(settings)
+    deferred = Deferred()  # serve what is indexed now, index the rest in the background
+    shelf = build_shelf(settings, deferred)
     if shelf.directory is None:  # admins' uploads go to the data dir, and come back on start
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         shelf.directory = settings.uploads_dir
         shelf.reload()
+    deferred.active = False
     options = TelegramOptions(
         questions_per_minute=settings.questions_per_minute,
         heartbeat=settings.heartbeat_file,
@@ -279,6 +281,7 @@ def _serve_telegram(
         journal=settings.data_dir / "telegram-updates.sqlite3",
         admin_chat_ids=settings.admin_chat_ids,
         uploads=shelf.directory,
+        index_after_start=tuple(path.name for path in deferred.paths),
     )
     services = Services(shelf, Batcher(shelf), options, _open_feedback(settings))
     app = build_application(services, token, settings.telegram_api_base_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
@@ -14,7 +15,7 @@ from corpus.model import Article
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.passages import passages_of
 from embeddings.retrieval import Retriever
-from embeddings.store import load_or_build
+from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, load_or_build
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +26,37 @@ def build_core(settings: Settings) -> ArticleBot:
     return _core(load_article(settings.article), encoder, settings.index_dir, settings)
 
 
-def build_shelf(settings: Settings) -> Shelf:
+@dataclass
+class Deferred:
+    """Folder articles left off the shelf at start because their index is not built yet.
+
+    Indexing one can take minutes; the Telegram bot serves what is ready at once and
+    indexes these in the background (a later ``shelf.reload()`` with :attr:`active` off).
+    """
+
+    active: bool = True
+    paths: list[Path] = field(default_factory=list)
+
+
+def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
     """Every configured article on one shelf, sharing one loaded encoder.
 
     A file named on its own (``--article``, ``ARTICLE_PATH``, the bundled default) must
     load: its error stops the start, as with one article. A file in ``ARTICLES_DIR`` that
-    cannot be used is logged and left out, so one bad file does not take the others down.
+    cannot be used is logged and left out, so one bad file does not take the others down;
+    with ``deferred``, so is one whose index would have to be built first (noted there).
     """
     encoder = load_encoder(settings.model, settings.data_dir)
 
     def load(path: Path, name: str, inside: Path | None) -> ArticleBot:
         article = load_article(path, inside)
-        return _core(article, encoder, settings.shelf_index_dir(name), settings)
+        index_dir = settings.shelf_index_dir(name)
+        waits = deferred is not None and deferred.active and inside is not None
+        if waits and not _index_current(index_dir, article, encoder):
+            assert deferred is not None
+            deferred.paths.append(path)
+            raise ArticleError("not indexed yet: it is indexed after the start")
+        return _core(article, encoder, index_dir, settings)
 
     shelf = Shelf(load, settings.articles_dir)
     for path in settings.shelf_files:
@@ -67,6 +87,20 @@ def _core(article: Article, encoder: Encoder, index_dir: Path, settings: Setting
     if figures:
         facts["Gold set (last eval)"] = figures
     return ArticleBot(article, retriever, facts=facts)
+
+
+def _index_current(index_dir: Path, article: Article, encoder: Encoder) -> bool:
+    """Does the manifest say this index was built for this article, model and format?
+    (The full check, file hashes included, is ``load_or_build``'s when it loads it.)"""
+    try:
+        manifest = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and (
+        manifest.get("format") == FORMAT_VERSION
+        and manifest.get("article_sha256") == article.content_hash
+        and manifest.get("model") == encoder.model_id
+    )
 
 
 def _last_eval(path: Path) -> str | None:

@@ -225,3 +225,28 @@ def test_sigterm_during_an_uploads_indexing_stops_at_once_and_the_restart_serves
         f"SIGTERM during indexing: exited in {stopped_in:.1f} s; reader answered "
         f"{answered_in:.1f} s after the restart"
     )
+
+
+@pytest.mark.slow
+def test_a_folder_article_not_indexed_yet_is_indexed_after_the_start_while_serving(
+    api: FakeBotApi, data_dir: Path, settings: Settings, core: ArticleBot
+) -> None:
+    data = copy_index(data_dir, settings.index_dir, settings.data_dir)
+    (data / "articles").mkdir()
+    (data / "articles" / "gazetteer.md").write_bytes(_long_article(80))  # no index yet
+    reader = f.user("Reader", user_id=5_200_000)
+    api.push_update(f.message_update(QUESTION, chat=f.private_chat(reader), from_user=reader))
+    bot = start_telegram(data, api.base_url, api.token, ADMIN_CHAT_IDS=str(ADMIN["id"]))
+    reloaded = EN.reloaded.split("{")[0]
+    try:
+        _until(lambda: bool(api.sent_messages(reader["id"])), 300, "the waiting reader answered")
+        told = lambda: [m["text"] for m in api.sent_messages(ADMIN["id"])]  # noqa: E731
+        _until(lambda: any(t.startswith(reloaded) for t in told()), 900, "indexed after start")
+    finally:
+        log = _stop(bot)
+    first, last = told()
+    assert first == EN.indexing_at_start.format(names="gazetteer.md")
+    assert last.startswith(EN.reloaded.format(added=1, updated=0, removed=0, failed=0, count=2))
+    order = [e.params.get("chat_id") for e in api.exchanges if e.method == "sendMessage"]
+    assert order.index(reader["id"]) < len(order) - 1 - order[::-1].index(ADMIN["id"])
+    assert "Traceback" not in log

@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.messages import DEFAULT, ZH_HANS, Messages
+from bot.messages import CATALOGS, DEFAULT, ZH_HANS, Messages
 from bot.telegram import state
 from bot.telegram.delivery import RetryingRateLimiter
 from bot.telegram.handlers import buttons, commands, errors, inline, questions, shelf
@@ -235,6 +235,7 @@ def register(app: Application) -> None:
 
 
 _PROBE = "webhook probe"
+_AFTER_START = "indexing after the start"
 
 
 async def _post_init(app: Application) -> None:
@@ -246,6 +247,10 @@ async def _post_init(app: Application) -> None:
         log.warning("could not set the command menu: %s", exc)
     if services.liveness is not None and services.options.webhook:
         app.bot_data[_PROBE] = asyncio.create_task(_probe_webhook(app, services.liveness))
+    if services.options.index_after_start:
+        say = CATALOGS[services.options.language] if services.options.language else DEFAULT
+        job = shelf.index_after_start(app.bot, services, say)
+        app.bot_data[_AFTER_START] = asyncio.create_task(job)
     await _replay(app)
 
 
@@ -281,11 +286,12 @@ async def _probe_webhook(app: Application, liveness: Liveness) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     services: Services = app.bot_data[state.SERVICES]
-    probe: asyncio.Task[None] | None = app.bot_data.pop(_PROBE, None)
-    if probe is not None:
-        probe.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await probe
+    for name in (_PROBE, _AFTER_START):
+        task: asyncio.Task[None] | None = app.bot_data.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     await services.batcher.close()
     if isinstance(app, JournaledApplication) and app.journal is not None:
         app.journal.close()

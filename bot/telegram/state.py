@@ -42,6 +42,7 @@ class TelegramOptions:
     journal: Path | None = None  # updates received and handled (SQLite); None: not kept
     admin_chat_ids: frozenset[int] = frozenset()  # may add articles (documents) and /reload
     uploads: Path | None = None  # where admins' documents are saved; None: uploads refused
+    index_after_start: tuple[str, ...] = ()  # folder articles left off at start, to index
 
 
 CHOSEN = "article"  # chat_data: the shelf article the chat chose with /articles

@@ -16,7 +16,7 @@ import re
 from functools import partial
 from pathlib import Path
 
-from telegram import Message, Update
+from telegram import Bot, Message, Update
 from telegram.error import TelegramError
 
 from bot.core.shelf import MAX_ARTICLE_BYTES, SUFFIXES, Reloaded, ShelfError
@@ -111,15 +111,41 @@ async def on_reload(update: Update, context: BotContext) -> None:
     except ShelfError as exc:
         await reply(update, [esc(str(exc))])
         return
+    await reply(update, [esc(line) for line in _reloaded(say, changed, len(services.shelf))])
+
+
+async def index_after_start(bot: Bot, services: Services, say: Messages) -> None:
+    """Index the folder articles the start left off (``bot.build.Deferred``), telling the
+    admins before and after; the shelf answers from what it has meanwhile."""
+    names = ", ".join(services.options.index_after_start)
+    await _tell_admins(bot, services, [say.indexing_at_start.format(names=names)])
+    try:
+        changed = await services.shelf_jobs.run(partial(_reload, services))
+    except ShelfError as exc:
+        log.error("indexing after the start failed: %s", exc)
+        await _tell_admins(bot, services, [str(exc)])
+        return
+    await _tell_admins(bot, services, _reloaded(say, changed, len(services.shelf)))
+
+
+async def _tell_admins(bot: Bot, services: Services, lines: list[str]) -> None:
+    for chat_id in sorted(services.options.admin_chat_ids):
+        try:
+            await bot.send_message(chat_id, "\n".join(lines))
+        except TelegramError as exc:  # an admin who never opened the chat: the log says it
+            log.warning("could not tell admin %s: %s", chat_id, exc)
+
+
+def _reloaded(say: Messages, changed: Reloaded, count: int) -> list[str]:
+    """The report of a reload: the counts, then one line per file that failed."""
     text = say.reloaded.format(
         added=len(changed.added),
         updated=len(changed.updated),
         removed=len(changed.removed),
         failed=len(changed.failed),
-        count=len(services.shelf),
+        count=count,
     )
-    details = [f"{path}: {why}" for path, why in changed.failed]
-    await reply(update, [esc(text), *(esc(d) for d in details)])
+    return [text, *(f"{path}: {why}" for path, why in changed.failed)]
 
 
 def _shelve(services: Services, path: Path) -> str:
