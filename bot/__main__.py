@@ -254,6 +254,7 @@ def _serve_telegram(
     from bot.telegram.indexing import discard_unfinished
     from bot.telegram.runner import Webhook, serve
     from bot.telegram.state import Services, TelegramOptions
+    from bot.telegram.webhook import WebhookError
 
     try:  # before the model loads: a bad token fails in a second, not after a long start
         asyncio.run(_get_me(token, settings.telegram_api_base_url))
@@ -293,7 +294,11 @@ def _serve_telegram(
         log.warning("serving the webhook on %s:%d/%s", args.listen, args.port, path)
     else:
         log.warning("polling for updates")
-    asyncio.run(serve(app, webhook))
+    try:
+        asyncio.run(serve(app, webhook))
+    except WebhookError as exc:
+        log.error("%s", exc)
+        return 1
     return 0
 
 
@@ -359,7 +364,7 @@ def _soak(args: argparse.Namespace, settings: Settings) -> int:
             log_file=args.log,
             crash_rounds=args.crashes,
         )
-    except SoakError as exc:
+    except (SoakError, ValueError) as exc:  # ValueError: settings that make no sense
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_soak(result))

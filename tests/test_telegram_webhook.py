@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.core.engine import ArticleBot
 from bot.telegram.webhook import MAX_BODY_BYTES, SECRET_HEADER
 from bot.tools.fakeapi.server import FakeBotApi
+from tests.helpers.paths import copy_index, run_bot
 from tests.helpers.telegram import (
     QUESTION,
     WEBHOOK_SECRET,
@@ -72,3 +75,26 @@ def test_a_body_over_the_bound_is_refused_even_with_the_secret(hooked: RunningBo
 def test_a_real_update_is_still_answered(hooked: RunningBot) -> None:
     assert "第七" in visible(only_reply(hooked.ask(QUESTION)))
     assert hooked.api.post_webhook(hooked.webhook_url or "", {"update_id": 10**6}, "x" * 20) == 403
+
+
+@pytest.mark.slow
+def test_a_webhook_port_already_taken_is_one_clear_line(
+    api: FakeBotApi, data_dir: Path, settings: Settings, core: ArticleBot
+) -> None:
+    data = copy_index(data_dir, settings.index_dir, settings.data_dir)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/telegram"
+        result = run_bot(
+            ["telegram", "--webhook-url", url, "--listen", "127.0.0.1", "--port", str(port)],
+            data,
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"cannot listen on 127.0.0.1:{port}" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr

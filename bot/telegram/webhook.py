@@ -106,6 +106,10 @@ class _UpdateHandler(tornado.web.RequestHandler):
         super().log_exception(typ, value, args[2])
 
 
+class WebhookError(Exception):
+    """The listener cannot listen (the port is taken, the address is not ours)."""
+
+
 class WebhookListener:
     """The HTTP server for one webhook path; :meth:`stop` closes it and its connections."""
 
@@ -120,7 +124,11 @@ class WebhookListener:
         )
 
     def listen(self, address: str, port: int) -> None:
-        self._server.listen(port, address)
+        try:
+            self._server.listen(port, address)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise WebhookError(f"cannot listen on {address}:{port} for the webhook: {why}") from exc
 
     async def stop(self) -> None:
         self._server.stop()
