@@ -597,7 +597,9 @@ def run_soak(
     the crash fault follow (``bot.tools.crash``: the bot process SIGKILLed mid-burst).
     """
     if questions < 1 or chats < 1 or not 0 <= fault_rate <= 1 or crash_rounds < 0:
-        raise ValueError("questions and chats must be positive, fault_rate within 0..1")
+        raise ValueError(
+            "questions and chats must be positive, fault_rate within 0..1, crashes 0 or more"
+        )
     known = FAULT_KINDS + OPTIONAL_FAULTS
     unknown = set(faults) - set(known)
     if unknown or not faults:
