@@ -121,7 +121,9 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
         bridges = BridgeTables.from_json(
             json.loads((directory / BRIDGES_FILE).read_text(encoding="utf-8"))
         )
-        word_vectors = np.load(directory / WORDS_FILE, allow_pickle=False)
+        # Mapped, not read: a shelf touches an article's word vectors only when a question
+        # about it has a missing term to compare (the pages are the file's, shared and cheap).
+        word_vectors = np.load(directory / WORDS_FILE, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         log.warning("index in %s is unreadable (%s): rebuilding", directory, exc)
         return None
