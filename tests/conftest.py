@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.core.engine import ArticleBot
 from corpus.ingest import BUNDLED_ARTICLE
 from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
-from tests.helpers.paths import MODEL_CACHE, fresh_data_dir
+from tests.helpers.paths import DATA, MODEL_CACHE, fresh_data_dir
 
 if TYPE_CHECKING:
     from bot.tools.fakeapi.server import FakeBotApi
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 # PTB 22 warns while building RetryAfter unless told to use timedelta; warnings are errors here.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 
 @pytest.fixture(scope="session")
 def model_cache() -> Path:
@@ -54,6 +55,19 @@ def core(settings: Settings) -> ArticleBot:
     from bot.build import build_core
 
     return build_core(settings)
+
+
+@pytest.fixture(scope="session")
+def test_articles(
+    tmp_path_factory: pytest.TempPathFactory, model_cache: Path, encoder: Encoder
+) -> Path:
+    """A data directory with every article of ``tests/data`` indexed once per session; tests
+    start from a copy of it with ``tests.helpers.paths.warm_data_dir``."""
+    from bot.build import build_shelf
+
+    data = fresh_data_dir(tmp_path_factory.mktemp("test-articles"), model_cache)
+    build_shelf(Settings(data_dir=data, articles=tuple(sorted(DATA.glob("*.md")))))
+    return data
 
 
 @pytest.fixture

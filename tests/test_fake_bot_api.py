@@ -61,18 +61,15 @@ from bot.tools.fakeapi.server import (
     parse_request_params,
     utf16_len,
 )
+from tests.helpers.telegram import without_proxies
 
 JSONDict = dict[str, Any]
 
 
 @pytest.fixture(autouse=True)
-def _telegram_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PTB 22 warns (an error under -W error) while *building* RetryAfter unless opted in to
-    timedelta periods; and no proxy may route 127.0.0.1 traffic off the machine."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy may route 127.0.0.1 traffic off the machine (PTB_TIMEDELTA: conftest)."""
+    without_proxies(monkeypatch)
 
 
 @pytest.fixture

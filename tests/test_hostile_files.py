@@ -34,7 +34,7 @@ from corpus.ingest import (
     split_paragraph,
 )
 from corpus.reading import ArticleError, read_article_bytes
-from tests.helpers.paths import DATA, fresh_data_dir, run_bot
+from tests.helpers.paths import DATA, fresh_data_dir, run_bot, warm_data_dir
 from tests.helpers.telegram import (
     RunningBot,
     buttons,
@@ -139,6 +139,7 @@ ENCODINGS = [
 ]
 
 
+@pytest.mark.slow  # a `python -m bot` process per encoding
 @pytest.mark.parametrize(("name", "content", "said"), ENCODINGS)
 def test_each_encoding_mistake_is_named_on_the_command_line(
     tmp_path: Path, model_cache: Path, name: str, content: bytes, said: str
@@ -213,8 +214,10 @@ def test_an_over_long_paragraph_is_split_between_sentences() -> None:
 
 
 @pytest.fixture
-def uploads(api: FakeBotApi, tmp_path: Path, model_cache: Path) -> Iterator[RunningBot]:
-    data = fresh_data_dir(tmp_path, model_cache)
+def uploads(
+    api: FakeBotApi, tmp_path: Path, model_cache: Path, test_articles: Path
+) -> Iterator[RunningBot]:
+    data = warm_data_dir(tmp_path, model_cache, test_articles)
     shelf = build_shelf(Settings(data_dir=data, articles=(DATA / "sample_article.md",)))
     shelf.directory = tmp_path / "uploads"
     shelf.directory.mkdir()
@@ -315,6 +318,7 @@ def test_articles_pages_a_long_shelf_within_telegrams_limits(long_shelf: Running
     assert "W" * 101 not in visible(listing)
 
 
+@pytest.mark.slow  # indexes an article four times the bundled one
 def test_a_question_about_a_huge_one_line_article_is_one_message(
     api: FakeBotApi, core: ArticleBot, tmp_path: Path, model_cache: Path
 ) -> None:

@@ -97,6 +97,7 @@ def test_debug_level_shows_debug_lines(capsys: pytest.CaptureFixture[str]) -> No
     assert "DEBUG test.library: Building index from tokens" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a whole `python -m bot index` process
 def test_building_an_index_prints_no_debug_line_at_the_default_level(data_dir: Path) -> None:
     """The real process: bm25s is imported after logging is set up, then builds the index."""
     result = run_bot(["index"], data_dir, LOG_LEVEL="WARNING")

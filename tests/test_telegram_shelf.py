@@ -15,7 +15,7 @@ from bot.messages import EN
 from bot.telegram.state import TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
-from tests.helpers.paths import DATA, fresh_data_dir
+from tests.helpers.paths import DATA, warm_data_dir
 from tests.helpers.telegram import (
     RunningBot,
     button,
@@ -33,8 +33,8 @@ FILES = ("sample_article.md", "mountain_railway.md")
 
 
 @pytest.fixture
-def shelf(tmp_path: Path, model_cache: Path) -> Shelf:
-    data = fresh_data_dir(tmp_path, model_cache)
+def shelf(tmp_path: Path, model_cache: Path, test_articles: Path) -> Shelf:
+    data = warm_data_dir(tmp_path, model_cache, test_articles)
     settings = Settings(data_dir=data, articles=tuple(DATA / name for name in FILES))
     built = build_shelf(settings)
     built.directory = tmp_path / "uploads"  # as `python -m bot telegram` sets it

@@ -45,6 +45,15 @@ def fresh_data_dir(base: Path, model_cache: Path) -> Path:
     return data
 
 
+def warm_data_dir(base: Path, model_cache: Path, indexed: Path) -> Path:
+    """:func:`fresh_data_dir` with the indexes already built in ``indexed`` copied in (the
+    ``test_articles`` fixture): a shelf of the test articles is loaded, not indexed again.
+    Copied, not linked, so a test may change or damage its own."""
+    data = fresh_data_dir(base, model_cache)
+    shutil.copytree(indexed / "indexes", data / "indexes")
+    return data
+
+
 def start_telegram(
     data_dir: Path, api_base_url: str, token: str, *args: str, **env: str
 ) -> subprocess.Popen[str]:
