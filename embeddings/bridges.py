@@ -193,7 +193,7 @@ class Bridges:
         for stem in english_stems(question, question=True):
             ids = list(self.tables.stems.get(stem, ()))
             if ids:
-                total += self._lexicon[ids].max(axis=0).toarray().ravel()
+                total += self._lexicon[ids].toarray().max(axis=0)
         return total
 
     def pinyin_scores(self, question: str) -> np.ndarray:

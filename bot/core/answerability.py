@@ -24,6 +24,7 @@ no shape that holds across texts (who, which company) are not checked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,25 +282,24 @@ class Answerability:
             return FOUND
         return MISSING if all(self.dictionary.checkable(s) for s in stems) else UNKNOWN
 
-    def _terms(self, norm: str, typed: str) -> tuple[list[tuple[int, int]], dict[str, int]]:
-        """Spans of the missing terms, and how many terms got each verdict.
-
-        A missing term with a close encoder neighbour among the article's words is found.
-        """
+    def _terms(self, norm: str, typed: str) -> tuple[list[tuple[int, int]], list[str]]:
+        """Spans of the missing terms, and every content term's verdict."""
         terms = self._chinese_terms(norm) + self._english_terms(norm)
         verdicts = [self.status(norm[a:b], typed[a:b]) for a, b in terms]
-        spans = [t for t, v in zip(terms, verdicts, strict=True) if v == MISSING]
-        if spans and len(self.word_vectors):
-            vectors = self.encoder.encode_passages([norm[a:b] for a, b in spans])
-            closest = (vectors @ self.word_vectors.T).max(axis=1)
-            spans = [
-                (a, b)
-                for (a, b), c in zip(spans, closest, strict=True)
-                if c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
-            ]
-        counts = {UNKNOWN: verdicts.count(UNKNOWN), MISSING: len(spans)}
-        counts[FOUND] = len(terms) - counts[UNKNOWN] - counts[MISSING]
-        return spans, counts
+        return [t for t, v in zip(terms, verdicts, strict=True) if v == MISSING], verdicts
+
+    def _without_neighbours(self, norm: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The missing terms with no close encoder neighbour among the article's words: one
+        forward pass over the terms, the costliest step of the evidence."""
+        if not spans or not len(self.word_vectors):
+            return spans
+        vectors = self.encoder.encode_passages([norm[a:b] for a, b in spans])
+        closest = (vectors @ self.word_vectors.T).max(axis=1)
+        return [
+            (a, b)
+            for (a, b), c in zip(spans, closest, strict=True)
+            if c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
+        ]
 
     def _is_name(self, term: str, typed: str) -> bool:
         """A proper noun or a number: CC-CEDICT's capitalised readings, for English a word
@@ -316,13 +316,45 @@ class Answerability:
             and all(s in self.dictionary.name_stems for s in stems)
         )
 
-    def evidence(self, question: str, passage_text: str) -> Evidence:
+    def evidence(
+        self,
+        question: str,
+        passage_text: str,
+        matters: Callable[[Evidence], bool] | None = None,
+    ) -> Evidence:
+        """The evidence for ``question`` with ``passage_text`` as the best passage.
+
+        The neighbour check can only turn missing terms into found ones, which never makes
+        a refusal likelier (every weight keeps its direction): when ``matters`` says the
+        evidence as it stands before the check would not refuse, the check is skipped.
+        """
         norm = normalize(question)
         # Normalising keeps the length of nearly every question: then the terms are cut from
         # what the asker typed, in their script and case.
         typed = question if len(norm) == len(question) else norm
-        spans, counts = self._terms(norm, typed)
-        terms = sum(counts.values())
+        spans, verdicts = self._terms(norm, typed)
+        wanted = next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
+        found = holds(wanted, passage_text)
+        evidence = self._weigh(norm, typed, spans, verdicts, wanted=wanted, type_found=found)
+        if spans and (matters is None or matters(evidence)):
+            kept = self._without_neighbours(norm, spans)
+            if kept != spans:
+                covered = verdicts + [FOUND] * (len(spans) - len(kept))
+                verdicts = [v for v in covered if v != MISSING] + [MISSING] * len(kept)
+                evidence = self._weigh(norm, typed, kept, verdicts, wanted=wanted, type_found=found)
+        return evidence
+
+    def _weigh(
+        self,
+        norm: str,
+        typed: str,
+        spans: list[tuple[int, int]],
+        verdicts: list[str],
+        *,
+        wanted: str | None,
+        type_found: bool,
+    ) -> Evidence:
+        terms = len(verdicts)
         # Inside quotation marks the asker renders one of the article's own titles in
         # their words ('Two Establishments'): capitals there do not make a name.
         quoted = [m.span() for m in _QUOTED.finditer(typed)]
@@ -330,16 +362,13 @@ class Answerability:
             self._is_name(norm[a:b], typed[a:b]) and not any(qa <= a < qb for qa, qb in quoted)
             for a, b in spans
         )
-        wanted = next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
-        focus = any(_in_focus(norm, a, b) for a, b in spans)
-        unmatched = len(spans) / terms if terms else 0.0
         return Evidence(
             _merge(spans, typed),
             names,
             wanted,
-            holds(wanted, passage_text),
-            focus,
-            unmatched,
-            counts[UNKNOWN],
-            counts[FOUND] / terms if terms else 0.0,
+            type_found,
+            any(_in_focus(norm, a, b) for a, b in spans),
+            len(spans) / terms if terms else 0.0,
+            verdicts.count(UNKNOWN),
+            verdicts.count(FOUND) / terms if terms else 0.0,
         )

@@ -146,15 +146,22 @@ class ArticleBot:
     def features(self, question: str, best: Hit) -> tuple[np.ndarray, Evidence | None]:
         """What the refusal rule reads for ``question`` and its best passage."""
         cross = script_of(question) == "other"
-        evidence = (
-            self.answerability.evidence(question, best.passage.lexical_text())
-            if self.answerability
-            else None
-        )
         key = "offtopic_dense_cross" if cross else "offtopic_dense"
         reference = self.retriever.calibration.get(key, 0.0)
         coverage = self.retriever.lexical.coverage(question)
-        return refusal_features(best.dense, coverage, evidence, cross, reference), evidence
+        rule = self.refusal.for_cross(cross)
+
+        def numbers(evidence: Evidence | None) -> np.ndarray:
+            return refusal_features(best.dense, coverage, evidence, cross, reference)
+
+        evidence = (
+            self.answerability.evidence(
+                question, best.passage.lexical_text(), matters=lambda e: rule.refuses(numbers(e))
+            )
+            if self.answerability
+            else None
+        )
+        return numbers(evidence), evidence
 
     def about(self) -> About:
         """What /about shows, for every adapter to word in the reader's language."""
