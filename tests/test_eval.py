@@ -116,6 +116,7 @@ def test_deployed_rules_are_the_ones_fitted_on_the_pool(
     assert pool["fitted"] == core.refusal.to_json()
 
 
+@pytest.mark.slow
 def test_eval_command_prints_and_writes_json(tmp_path: Path, data_dir: Path) -> None:
     """The command's plumbing on a small gold file; the figures are checked above."""
     gold = tmp_path / "gold.jsonl"

@@ -1,5 +1,6 @@
 """The soak's crash fault, short: the real bot process SIGKILLed mid-burst and restarted;
-every question answered, none twice (``bot.tools.crash``, tallied by ``bot.tools.soak``)."""
+every question answered, none twice but the one in flight at the kill (``bot.tools.crash``,
+tallied by ``bot.tools.soak``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.tools.soak import FakeServer, crash_fault, format_soak
 
 
 @pytest.mark.slow
-def test_a_sigkill_mid_burst_loses_and_duplicates_nothing(
+def test_a_sigkill_mid_burst_loses_nothing(
     settings: Settings, core: ArticleBot
 ) -> None:
     notes: list[str] = []
@@ -22,7 +23,12 @@ def test_a_sigkill_mid_burst_loses_and_duplicates_nothing(
         server.close()
     assert figures["questions"] == 40 and len(notes) == 2, (figures, notes)
     assert figures["answered"] == 40, figures
-    assert figures["lost"] == 0 and figures["duplicated"] == 0, figures
+    assert figures["lost"] == 0, figures
+    # Killed at a moment the test does not choose, a reply Telegram carried out in the very
+    # instant of the kill, before the bot read the answer, is sent again after the restart:
+    # no bot can rule that out (README, Reliability). At most that one reply per kill; the
+    # deterministic exactly-once check is tests/test_telegram_crash.py.
+    assert figures["duplicated"] <= figures["kills"], figures
     assert len(figures["all_answered_after_restart_s"]) == 2, figures
 
 
