@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -227,8 +226,6 @@ EXIT_IN_USE = 75  # EX_TEMPFAIL: another bot serves from this data directory; re
 
 
 def _telegram(args: argparse.Namespace, settings: Settings) -> int:
-    # PTB 22 deprecates integer retry_after and warns on every 429 unless this is set.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     from bot.config import require_telegram_token, require_webhook_secret
     from bot.instance import DataDirInUseError, claim_data_dir
 
@@ -350,7 +347,6 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _soak(args: argparse.Namespace, settings: Settings) -> int:
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     from bot.tools.soak import SoakError, format_soak, run_soak
 
     try:

@@ -6,7 +6,6 @@ so that only the first test run on a machine pays for the conversion.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
     from bot.tools.fakeapi.server import FakeBotApi
     from tests.helpers.telegram import RunningBot
 
-# PTB 22 warns while building RetryAfter unless told to use timedelta; warnings are errors here.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture(scope="session")

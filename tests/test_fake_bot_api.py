@@ -68,7 +68,7 @@ JSONDict = dict[str, Any]
 
 @pytest.fixture(autouse=True)
 def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy may route 127.0.0.1 traffic off the machine (PTB_TIMEDELTA: conftest)."""
+    """No proxy may route 127.0.0.1 traffic off the machine."""
     without_proxies(monkeypatch)
 
 

@@ -458,7 +458,6 @@ def telegram_throughput(core: ArticleBot, plan: Plan, progress: Progress) -> Res
     from bot.tools.fakeapi import factories
     from bot.tools.fakeapi import server as fake
 
-    os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on integer periods otherwise
     levels = []
     with _uncached(core):
         for askers in plan.askers:

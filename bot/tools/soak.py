@@ -604,7 +604,6 @@ def run_soak(
     unknown = set(faults) - set(known)
     if unknown or not faults:
         raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(known)}")
-    os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on integer periods otherwise
     from bot.build import build_core
 
     plan = Plan(
