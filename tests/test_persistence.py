@@ -18,12 +18,14 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 
-from bot.telegram.persistence import SCHEMA_VERSION, SqlitePersistence
+from bot.telegram.persistence import SqlitePersistence
+from bot.telegram.statefile import SCHEMA_VERSION
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
 from tests.helpers.telegram import BotThread
 
-LOGGER = "bot.telegram.persistence"
+LOGGERS = {"bot.telegram.persistence", "bot.telegram.statefile"}  # the rows, the file
+LOGGER = "bot.telegram"  # their parent: caplog's level reaches both
 
 
 def run(coro: Any) -> Any:
@@ -31,7 +33,7 @@ def run(coro: Any) -> Any:
 
 
 def warnings_from_us(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= 30]
+    return [r.getMessage() for r in caplog.records if r.name in LOGGERS and r.levelno >= 30]
 
 
 def one_warning(caplog: pytest.LogCaptureFixture) -> str:
@@ -104,7 +106,7 @@ async def main():
     p = SqlitePersistence(sys.argv[1])
     await p.get_chat_data()
     await p.update_chat_data(7, {"n": 5})  # committed
-    db = p._db
+    db = p.file.db
     db.execute("BEGIN IMMEDIATE")  # the next write, killed half-way
     db.execute("UPDATE data SET value = '{\\"n\\":6}' WHERE id = '7'")
     db.execute("INSERT INTO data VALUES ('chat', '8', '{}', 0)")

@@ -34,15 +34,9 @@
   once more at shutdown, then :meth:`flush`. A graceful stop loses nothing; a crash loses at
   most the last ``update_interval`` seconds. ``flush`` commits anything pending, checkpoints
   the WAL into the main file and closes the connection.
-* **Never a crash loop.** The file is opened on first use (PTB's ``initialize``). If it is
-  *corrupt* (not a database, ``PRAGMA integrity_check`` fails, or its schema is not ours),
-  one warning says so, the file and its ``-wal``/``-shm`` companions are moved aside to
-  ``<name>.broken-<UTC timestamp>`` (``-wal``/``-shm`` appended, so SQLite can open the copy
-  as it was), and a fresh file is started, empty. If it is *locked* (another process holds a
-  write lock for longer than ``lock_timeout``), it cannot be moved safely while that process
-  uses it: one warning says so, the file is left alone and this run keeps its state in
-  memory only (nothing is saved). The same happens if the file cannot be opened at all
-  (permissions, a directory in the way) or was written by a newer schema version.
+* **The file itself** (:mod:`bot.telegram.statefile`): opened on first use (PTB's
+  ``initialize``), checked, migrated and pruned; a corrupt file is moved aside, a locked or
+  unusable one left alone while this run keeps its state in memory only, one warning each.
 * **Failing while running.** If a write raises :class:`sqlite3.Error` (disk full, an I/O
   error, another process locking the file), one warning is logged and the bot keeps serving: PTB's
   in-memory data stays authoritative, the changes stay pending here and are retried on the
@@ -51,15 +45,11 @@
   ``None`` keeps everything) are deleted: such a chat starts afresh, like a new one. "Used"
   is what PTB reports: a row is rewritten when it changes, and at most once a day when PTB
   reports the chat as used but its data did not change, so an active chat is never pruned.
-* **Versioned.** ``PRAGMA user_version`` holds :data:`SCHEMA_VERSION`; :data:`_MIGRATIONS`
-  maps each older version to the SQL that brings it one step forward.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime as dt
 import json
 import logging
 import os
@@ -71,53 +61,14 @@ from typing import Any, cast
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from bot.telegram.statefile import Key, StateFile
+
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-"""``PRAGMA user_version`` of a file this module writes."""
-
-_SCHEMA = """
-CREATE TABLE data (
-    kind TEXT NOT NULL,
-    id TEXT NOT NULL,
-    value TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (kind, id)
-) WITHOUT ROWID
-"""
-_COLUMNS = ["kind", "id", "value", "updated_at"]
-
-_MIGRATIONS: dict[int, list[str]] = {}
-"""``{n: [sql, ...]}`` turns a version-``n`` file into version ``n + 1`` (none yet: version 1 is the
-first). Each step runs in the opening transaction, so a failed migration changes nothing."""
 
 _CHAT, _USER, _BOT, _CALLBACK = "chat", "user", "bot", "callback"
 _CONVERSATION = "conversation/"  # + the ConversationHandler's name
-_PRUNABLE = (_CHAT, _USER)
 _TOUCH = 86_400.0  # an unchanged chat PTB reports as used is rewritten once a day, for pruning
 
-_HEADER = b"SQLite format 3\x00"
-_BUSY, _LOCKED = 5, 6  # SQLite primary result codes for "someone else holds the lock"
-
-Key = tuple[str, str]
-
-
-class _UnusableError(Exception):
-    """The file cannot be used this run; ``move_aside`` says whether it is safe to replace."""
-
-    def __init__(self, reason: str, *, move_aside: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.move_aside = move_aside
-
-
-def _is_lock_error(exc: sqlite3.Error) -> bool:
-    return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in (_BUSY, _LOCKED)
-
-
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
 
 
 def _dumps(value: Any) -> str:
@@ -189,10 +140,8 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     ) -> None:
         super().__init__(store_data=store_data, update_interval=update_interval)
         self.path = Path(path)
-        self.max_idle_days = max_idle_days
-        self.lock_timeout = lock_timeout
+        self.file = StateFile(self.path, max_idle_days=max_idle_days, lock_timeout=lock_timeout)
         self.retry_interval = retry_interval
-        self._db: sqlite3.Connection | None = None
         self._opened = False
         self._memory_only = False  # the file is not ours to use this run
         self._rows: dict[Key, str] = {}  # the state as JSON text: what the file should hold
@@ -215,171 +164,26 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             return
         async with self._lock:
             if not self._opened:
-                self._rows = await asyncio.to_thread(self._open)
+                opened = await asyncio.to_thread(self.file.open)
+                if opened is None:
+                    self._memory_only = True
+                else:
+                    self._rows, self._written = self._readable_rows(*opened)
                 self._opened = True
 
-    def _open(self) -> dict[Key, str]:
-        """Open (create, migrate, check, prune, load) the file; on failure decide and say once."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return self._open_file()
-        except _UnusableError as exc:
-            problem = exc
-        except sqlite3.Error as exc:
-            if _is_lock_error(exc):
-                problem = _UnusableError(f"locked by another process ({exc})", move_aside=False)
-            elif _is_corruption(exc):
-                problem = _UnusableError(f"corrupt ({exc})", move_aside=True)
-            else:
-                problem = _UnusableError(f"unusable ({exc})", move_aside=False)
-        except OSError as exc:
-            problem = _UnusableError(f"unusable ({exc})", move_aside=False)
-        self._close_quietly()
-        if problem.move_aside:
-            try:
-                moved = self._move_aside()
-                rows = self._open_file()
-            except (OSError, sqlite3.Error, _UnusableError) as exc:
-                self._close_quietly()
-                self._memory_only = True
-                log.warning(
-                    "persistence: %s is %s and could not be replaced (%s); started with empty "
-                    "state kept in memory only, nothing will be saved this run",
-                    self.path,
-                    problem.reason,
-                    exc,
-                )
-                return {}
-            log.warning(
-                "persistence: %s is %s; moved it aside to %s and started with empty state",
-                self.path,
-                problem.reason,
-                moved,
-            )
-            return rows
-        self._memory_only = True
-        log.warning(
-            "persistence: %s is %s; left it in place and started with empty state kept in "
-            "memory only, nothing will be saved this run",
-            self.path,
-            problem.reason,
-        )
-        return {}
-
-    def _connect(self, *, configure: bool = True) -> sqlite3.Connection:
-        db = sqlite3.connect(
-            self.path, timeout=self.lock_timeout, isolation_level=None, check_same_thread=False
-        )
-        self._db = db
-        db.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
-        if configure:
-            self._configure(db)
-        return db
-
-    def _configure(self, db: sqlite3.Connection) -> None:
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":  # e.g. a file system without shared memory
-            log.info("persistence: %s uses journal_mode=%s (WAL unavailable)", self.path, mode)
-        db.execute("PRAGMA synchronous = NORMAL")
-
-    def _open_file(self) -> dict[Key, str]:
-        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as head:
-            start = head.read(len(_HEADER))
-            if start and start != _HEADER:  # before SQLite gets to close (delete) its -wal
-                raise _UnusableError("corrupt (file is not a database)", move_aside=True)
-        db = self._connect(configure=False)
-        # Checked before anything is written (even the WAL switch), so what is moved aside
-        # or left in place is the file as it was.
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise _UnusableError(
-                f"from a newer version of the bot (schema {version} > {SCHEMA_VERSION})",
-                move_aside=False,
-            )
-        check = [row[0] for row in db.execute("PRAGMA integrity_check")]
-        if check != ["ok"]:
-            raise _UnusableError(f"corrupt (integrity_check: {check[0]})", move_aside=True)
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        if version == 0 and tables:
-            raise _UnusableError(f"corrupt (not our schema: tables {tables})", move_aside=True)
-        if version == SCHEMA_VERSION:
-            self._check_columns(db)
-        self._configure(db)
-        db.execute("BEGIN IMMEDIATE")  # fails here, after lock_timeout, if someone holds it
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]  # as of this transaction
-            if version == 0:
-                db.execute(_SCHEMA)
-            for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[step]:  # not executescript: it would COMMIT
-                    db.execute(statement)
-            self._check_columns(db)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._prune(db)
-            rows = {}
-            for kind, row_id, text, updated_at in db.execute(
-                "SELECT kind, id, value, updated_at FROM data"
-            ):
-                rows[kind, row_id] = text
-                self._written[kind, row_id] = updated_at
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
-        unreadable = [key for key, text in rows.items() if not _readable(key, text)]
+    def _readable_rows(
+        self, rows: dict[Key, str], written: dict[Key, float]
+    ) -> tuple[dict[Key, str], dict[Key, float]]:
+        """The rows get_* can decode; the others (written by another program) ignored, once said."""
+        unreadable = {key for key, text in rows.items() if not _readable(key, text)}
         if unreadable:
             log.warning(
                 "persistence: %s has %d rows this version cannot read (first: %r); ignoring them",
                 self.path,
                 len(unreadable),
-                unreadable[0],
+                min(unreadable),
             )
-        return {key: text for key, text in rows.items() if key not in set(unreadable)}
-
-    @staticmethod
-    def _check_columns(db: sqlite3.Connection) -> None:
-        columns = [r[1] for r in db.execute("PRAGMA table_info(data)")]
-        if columns != _COLUMNS:
-            raise _UnusableError(
-                f"corrupt (schema not readable: columns {columns})", move_aside=True
-            )
-
-    def _prune(self, db: sqlite3.Connection) -> None:
-        if self.max_idle_days is None:
-            return
-        cutoff = time.time() - self.max_idle_days * 86_400
-        marks = ",".join("?" * len(_PRUNABLE))
-        pruned = db.execute(
-            f"DELETE FROM data WHERE kind IN ({marks}) AND updated_at < ?", (*_PRUNABLE, cutoff)
-        ).rowcount
-        if pruned:
-            log.info(
-                "persistence: pruned %d chats/users idle for more than %g days",
-                pruned,
-                self.max_idle_days,
-            )
-
-    def _move_aside(self) -> Path:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = self.path.with_name(f"{self.path.name}.broken-{stamp}")
-        number = 1
-        while target.exists():
-            number += 1
-            target = self.path.with_name(f"{self.path.name}.broken-{stamp}-{number}")
-        for suffix in ("-wal", "-shm"):
-            companion = self.path.with_name(self.path.name + suffix)
-            if companion.exists():
-                companion.replace(target.with_name(target.name + suffix))
-        if self.path.exists():
-            self.path.replace(target)
-        return target
-
-    def _close_quietly(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        return {k: t for k, t in rows.items() if k not in unreadable}, written
 
     # ---- writing -------------------------------------------------------------------------------
 
@@ -411,7 +215,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             batch = {key: self._rows.get(key) for key in self._dirty}
             self._dirty.clear()
             try:
-                await asyncio.to_thread(self._store, batch)
+                await asyncio.to_thread(self.file.store, batch)
             except sqlite3.Error as exc:
                 self._dirty.update(batch)  # the newest values are read again from _rows
                 self._retry_at = time.monotonic() + self.retry_interval
@@ -434,27 +238,6 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
                     time.monotonic() - self._failing_since,
                 )
                 self._failing_since = None
-
-    def _store(self, batch: dict[Key, str | None]) -> None:
-        db = self._db if self._db is not None else self._connect()
-        now = time.time()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "INSERT INTO data (kind, id, value, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, "
-                "updated_at = excluded.updated_at",
-                [(k, i, v, now) for (k, i), v in batch.items() if v is not None],
-            )
-            db.executemany(
-                "DELETE FROM data WHERE kind = ? AND id = ?",
-                [key for key, v in batch.items() if v is None],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
 
     def _warn_once(self, kind: str, key: object, problem: str) -> None:
         if (kind, repr(key)) in self._warned:
@@ -581,10 +364,4 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
                     len(self._dirty),
                     self.path,
                 )
-            await asyncio.to_thread(self._checkpoint_and_close)
-
-    def _checkpoint_and_close(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._close_quietly()
+            await asyncio.to_thread(self.file.checkpoint_and_close)
