@@ -65,6 +65,7 @@ def test_a_broken_state_file_is_reported_and_the_bot_starts_empty(
             assert EN.read_with_previous.split(":")[0] not in answer  # the state is gone
     finally:
         locker.close()
-    ours = [r for r in caplog.records if r.name.startswith("bot.telegram.persistence")]
+    state_loggers = ("bot.telegram.persistence", "bot.telegram.statefile")
+    ours = [r for r in caplog.records if r.name in state_loggers]
     assert len([r for r in ours if r.levelno == logging.WARNING]) >= 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
