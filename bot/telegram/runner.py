@@ -9,8 +9,10 @@ unauthenticated bodies in full.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,20 +67,20 @@ async def stop_receiving(app: App, listener: WebhookListener | None) -> None:
         log.warning("stopped in the middle of indexing: it is done again after the restart")
 
 
-async def serve(app: App, webhook: Webhook | None) -> None:
-    """Serve until SIGTERM or SIGINT, then stop as PTB's ``run_*`` would."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    listener: WebhookListener | None = None
+@contextlib.asynccontextmanager
+async def running(app: App, webhook: Webhook | None = None) -> AsyncIterator[App]:
+    """The Application's life, the ``async with`` body in place of the wait for a signal:
+    initialize, post_init, start receiving (polling, or ``webhook``), start; then stop
+    receiving, stop, post_stop, shutdown, post_shutdown, whatever the body raised. The bench,
+    the soak and the tests drive an Application through this very sequence."""
     await app.initialize()
+    listener: WebhookListener | None = None
     try:
         if app.post_init is not None:
             await app.post_init(app)
         listener = await start_receiving(app, webhook)
         await app.start()
-        await stop.wait()
+        yield app
     finally:
         await stop_receiving(app, listener)
         if app.running:
@@ -88,3 +90,13 @@ async def serve(app: App, webhook: Webhook | None) -> None:
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+async def serve(app: App, webhook: Webhook | None) -> None:
+    """Serve until SIGTERM or SIGINT, then stop as PTB's ``run_*`` would."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(app, webhook):
+        await stop.wait()

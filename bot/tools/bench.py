@@ -33,7 +33,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.core.engine import ArticleBot
-from bot.tools.measure import gold_questions, percentiles_ms, running, serve_ask, share_model
+from bot.tools.measure import gold_questions, percentiles_ms, serve_ask, share_model
 from embeddings.encoder import THREADS, Encoder, QueryCache
 
 DIMENSION = 384
@@ -427,6 +427,7 @@ async def _telegram_level(core: ArticleBot, askers: int, total: int, api: Any, f
     from bot.core.batcher import Batcher
     from bot.core.shelf import Shelf
     from bot.telegram.adapter import build_application
+    from bot.telegram.runner import running
     from bot.telegram.state import Services, TelegramOptions
 
     # Per-user question limit and outgoing flood limits off: a closed loop asks faster

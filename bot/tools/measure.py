@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ import numpy as np
 from bot.tools.evaluate import load_gold
 
 if TYPE_CHECKING:
-    from bot.telegram.runner import App, Webhook
+    pass
 
 Result = dict[str, Any]
 
@@ -132,32 +132,3 @@ def _ask_line(proc: subprocess.Popen[str], question: str, stderr: IO[str]) -> No
     if not proc.stdout.readline():
         stderr.seek(0)
         raise RuntimeError(f"`python -m bot ask` ended early:\n{stderr.read()[-2000:]}")
-
-
-@contextlib.asynccontextmanager
-async def running(app: App, webhook: Webhook | None = None) -> AsyncIterator[App]:
-    """The Application's life as ``bot.telegram.runner.serve`` leads it, the body of the
-    ``async with`` in place of waiting for a signal: initialize, post_init, start receiving
-    (polling, or ``webhook``), start; then stop receiving, stop, post_stop, shutdown,
-    post_shutdown, whatever the body raised.
-    """
-    # Deferred: bench's other sections, and shelf_bench, never load the Telegram adapter.
-    from bot.telegram.runner import start_receiving, stop_receiving
-
-    await app.initialize()
-    listener = None
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        listener = await start_receiving(app, webhook)
-        await app.start()
-        yield app
-    finally:
-        await stop_receiving(app, listener)
-        if app.running:
-            await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)

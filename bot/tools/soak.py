@@ -71,7 +71,7 @@ from bot.tools.crash import run_crash
 from bot.tools.evaluate import GOLD
 from bot.tools.fakeapi import factories
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault
-from bot.tools.measure import gold_questions, peak_rss_mb, percentiles_ms, rss_mb, running
+from bot.tools.measure import gold_questions, peak_rss_mb, percentiles_ms, rss_mb
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -514,7 +514,9 @@ class Driver:
                 )
 
     async def __call__(self) -> tuple[Run, Crashes]:
-        """The Application's life as ``run_polling`` leads it, with the soak in the middle."""
+        """The Application's life as ``python -m bot telegram`` leads it, the soak in the middle."""
+        from bot.telegram.runner import running
+
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._on_loop_error)
         app = self.build()

@@ -34,10 +34,10 @@ from bot.core.feedback import FeedbackStore
 from bot.core.shelf import Shelf
 from bot.telegram.adapter import build_application
 from bot.telegram.runner import Webhook
+from bot.telegram.runner import running as running_application
 from bot.telegram.state import Services, TelegramOptions
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, parse_html
-from bot.tools.measure import running as running_application
 from tests.helpers.paths import SAFETY_TIMEOUT
 
 JSONDict = dict[str, Any]
