@@ -34,6 +34,8 @@ class Hit:
     dense: float  # mean of the paragraph's cosine and its best sentence's cosine
     lexical: float  # raw BM25
     sentence_scores: np.ndarray  # cosine of each of the passage's sentences
+    # For a question with no Chinese: this passage's lexicon and pinyin BM25 (the bridges).
+    bridged: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -150,12 +152,6 @@ class Retriever:
             ]
         )
 
-    def fused(self, query: str, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-        signals = self.cross_signals(query, dense)
-        if signals is not None:
-            return fuse_cross(signals, self.fusion)
-        return fuse(dense, lexical, self.fusion)
-
     @staticmethod
     def _all_scores(index: faiss.Index, vectors: np.ndarray) -> np.ndarray:
         """Cosine of every stored vector; those past the candidates get the lowest found."""
@@ -199,7 +195,11 @@ class Retriever:
 
     def _rank(self, query: str, dense: np.ndarray, sentences: np.ndarray, k: int) -> list[Hit]:
         lexical = self.lexical.scores(query)
-        fused = self.fused(query, dense, lexical)
+        signals = self.cross_signals(query, dense)
+        if signals is not None:
+            fused = fuse_cross(signals, self.fusion)
+        else:
+            fused = fuse(dense, lexical, self.fusion)
         order = np.lexsort((-dense, -fused))[:k]
         hits = []
         for i in order:
@@ -211,6 +211,7 @@ class Retriever:
                     float(dense[i]),
                     float(lexical[i]),
                     sentences[first : first + self._sentence_count[i]],
+                    (0.0, 0.0) if signals is None else (float(signals[2, i]), float(signals[3, i])),
                 )
             )
         return hits

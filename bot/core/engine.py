@@ -24,22 +24,32 @@ from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
 # What the refusal rule reads, in this order (see :func:`refusal_features`).
-FEATURES = ("dense", "coverage", "names", "missing", "unmatched", "phrase", "focus", "no_type")
+FEATURES = (
+    "dense", "coverage", "names", "missing", "unmatched", "phrase", "focus", "no_type",
+    "lexicon", "pinyin",
+)  # fmt: skip
 # The direction each may push: a higher score or coverage never makes a refusal likelier,
 # more missing terms never less likely; ``bot eval`` drops a feature whose fitted weight
 # points the other way rather than let a quirk of the pool teach the rule backwards.
-SIGNS = (-1, -1, 1, 1, 1, 1, 1, 1)
+SIGNS = (-1, -1, 1, 1, 1, 1, 1, 1, -1, -1)
 
 
 def refusal_features(
-    dense: float, coverage: float, evidence: Evidence | None, cross: bool, reference: float
+    dense: float,
+    coverage: float,
+    evidence: Evidence | None,
+    cross: bool,
+    reference: float,
+    *,
+    bridged: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
     """One question's evidence as numbers.
 
     ``dense`` is read relative to ``reference``, what generic off-topic questions score
     against this article (measured at index time), so the rule carries to other articles.
     For an English question ``coverage`` is the share of its terms the article has in some
-    form (bigrams mean nothing across scripts).
+    form (bigrams mean nothing across scripts), and ``bridged`` the best passage's lexicon and
+    pinyin BM25: how much of the question the dictionary and the names carry to that passage.
     """
     names = min(evidence.names, 2) if evidence else 0
     missing = min(len(evidence.missing), 3) if evidence else 0
@@ -55,7 +65,7 @@ def refusal_features(
     if cross:
         coverage = evidence.found if evidence else 0.0
     return np.array(
-        [dense - reference, coverage, names, missing, unmatched, phrase, focus, no_type]
+        [dense - reference, coverage, names, missing, unmatched, phrase, focus, no_type, *bridged]
     )
 
 
@@ -92,9 +102,11 @@ class RefusalRules:
     """
 
     chinese: RefusalRule = RefusalRule(
-        (-75.28, -8.0, 4.28, 0.12, 1.4, 0.3, 0.16, 4.21), 3.63, -0.11
+        (-75.28, -8.0, 4.28, 0.12, 1.4, 0.3, 0.16, 4.21, 0.0, 0.0), 3.63, -0.11
     )
-    cross: RefusalRule = RefusalRule((-73.24, -1.96, 1.07, 0.0, 4.94, 0.0, 0.0, 3.25), -1.61, 0.1)
+    cross: RefusalRule = RefusalRule(
+        (-73.48, 0.0, 1.0, 0.18, 4.09, 0.14, 0.0, 3.26, -0.38, -0.2), -1.63, 0.17
+    )
 
     def for_cross(self, cross: bool) -> RefusalRule:
         return self.cross if cross else self.chinese
@@ -152,7 +164,9 @@ class ArticleBot:
         rule = self.refusal.for_cross(cross)
 
         def numbers(evidence: Evidence | None) -> np.ndarray:
-            return refusal_features(best.dense, coverage, evidence, cross, reference)
+            return refusal_features(
+                best.dense, coverage, evidence, cross, reference, bridged=best.bridged
+            )
 
         evidence = (
             self.answerability.evidence(

@@ -221,7 +221,10 @@ def features(s: Scored, best: int) -> np.ndarray:
     evidence = s.evidence
     if evidence is not None and s.holds is not None:
         evidence = replace(evidence, type_found=bool(s.holds[best]))
-    return refusal_features(float(s.dense[best]), s.coverage, evidence, s.cross, s.reference)
+    bridged = (0.0, 0.0) if s.signals is None else (s.signals[2, best], s.signals[3, best])
+    return refusal_features(
+        float(s.dense[best]), s.coverage, evidence, s.cross, s.reference, bridged=bridged
+    )
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray, float]:
