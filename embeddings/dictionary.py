@@ -17,9 +17,7 @@ import gzip
 import importlib.resources
 import json
 import logging
-import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.english import english_stems
+from embeddings.files import atomic_write
 from embeddings.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -123,17 +122,6 @@ def _parse() -> tuple[dict[str, list[str]], dict[str, object]]:
     return {w: s for w, s in glosses.items() if s}, serving
 
 
-def _write(path: Path, payload: dict[str, object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(gzip.compress(json.dumps(payload, ensure_ascii=False).encode("utf-8")))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(gzip.decompress(path.read_bytes()))
@@ -155,7 +143,8 @@ def _derived(folder: Path | None, name: str) -> dict[str, Any]:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for file, payload in tables.items():
-                _write(folder / file, payload)
+                encoded = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                atomic_write(folder / file, gzip.compress(encoded))
         except OSError as exc:
             log.warning("cannot keep the dictionary tables in %s (%s)", folder, exc)
     return tables[name]

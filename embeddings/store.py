@@ -11,8 +11,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from embeddings.calibration import off_topic_reference
 from embeddings.dictionary import Dictionary, load_dictionary
 from embeddings.encoder import Encoder
 from embeddings.errors import IndexStoreError
+from embeddings.files import atomic_write
 from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
@@ -59,19 +58,6 @@ class StoredIndex:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def make_faiss_index(vectors: np.ndarray) -> faiss.Index:
@@ -150,18 +136,18 @@ def _build(
     sentence_vectors = encoder.encode_passages([s for p in passages for s in p.sentence_texts()])
     index = make_faiss_index(paragraph_vectors)
     sentences = make_faiss_index(sentence_vectors)
-    _atomic_write(directory / INDEX_FILE, faiss.serialize_index(index).tobytes())
-    _atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
+    atomic_write(directory / INDEX_FILE, faiss.serialize_index(index).tobytes())
+    atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
     payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
-    _atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
+    atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
     dictionary = load_dictionary(directory.parent / DICTIONARY_DIR)
     bridges = build_tables([p.lexical_text() for p in passages], dictionary)
     tables = json.dumps(bridges.to_json(), ensure_ascii=False, separators=(",", ":"))
-    _atomic_write(directory / BRIDGES_FILE, tables.encode("utf-8"))
+    atomic_write(directory / BRIDGES_FILE, tables.encode("utf-8"))
     word_vectors = encoder.encode_passages(list(bridges.words))
     buffer = io.BytesIO()
     np.save(buffer, word_vectors.reshape(len(bridges.words), encoder.dimension))
-    _atomic_write(directory / WORDS_FILE, buffer.getvalue())
+    atomic_write(directory / WORDS_FILE, buffer.getvalue())
     manifest = {
         **expected,
         "count": len(passages),
@@ -174,7 +160,7 @@ def _build(
         "sha256": {name: _sha256(directory / name) for name in _HASHED},
     }
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.
-    _atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
+    atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
     log.info("built the index of %d passages in %s", len(passages), directory)
     return StoredIndex(
         index, sentences, passages, manifest, True, bridges, word_vectors, dictionary

@@ -116,7 +116,6 @@ class Evidence:
     type_found: bool  # the best passage holds that type (True when nothing is wanted)
     focus: bool = False  # a missing term is what the question asks about (面积 in 面积有多大)
     unmatched: float = 0.0  # share of the question's content terms the article lacks
-    unknown: int = 0  # terms nothing could look up: neutral, counted for the report
     found: float = 0.0  # share of the question's content terms the article has in some form
 
 
@@ -369,6 +368,5 @@ class Answerability:
             type_found,
             any(_in_focus(norm, a, b) for a, b in spans),
             len(spans) / terms if terms else 0.0,
-            verdicts.count(UNKNOWN),
             verdicts.count(FOUND) / terms if terms else 0.0,
         )

@@ -102,6 +102,19 @@ def build(
     return text, gold
 
 
+def write_article(
+    out: Path, name: str, text: str, rows: list[dict[str, object]], credit: str
+) -> None:
+    """``<name>.md``, its sidecar with the credit (metadata, never quoted; corpus/ingest.py
+    reads it) and ``<name>.jsonl`` with the questions."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.md").write_text(text, encoding="utf-8")
+    sidecar = f"source = {json.dumps(credit, ensure_ascii=False)}\n"
+    (out / f"{name}.toml").write_text(sidecar, encoding="utf-8")
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    (out / f"{name}.jsonl").write_text(lines, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="cmrc2018_trial.json")
@@ -114,13 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = json.loads(args.source.read_text(encoding="utf-8"))["data"]
     text, gold = build(data, args.start, args.contexts, args.title, args.traditional)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.md").write_text(text, encoding="utf-8")
-    # The credit goes in the sidecar (corpus/ingest.py reads it): metadata, never quoted.
-    sidecar = f"source = {json.dumps(CREDIT, ensure_ascii=False)}\n"
-    (args.out / f"{args.name}.toml").write_text(sidecar, encoding="utf-8")
-    rows = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in gold)
-    (args.out / f"{args.name}.jsonl").write_text(rows, encoding="utf-8")
+    write_article(args.out, args.name, text, gold, CREDIT)
     unanswerable = sum(not g["answers"] for g in gold)
     print(f"{args.name}: {len(gold)} questions ({unanswerable} unanswerable)")
     return 0

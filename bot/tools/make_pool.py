@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 
 from bot.tools import make_cmrc_articles
+from bot.tools.make_cmrc_articles import write_article
 from embeddings.normalize import to_traditional
 
 XQUAD_CREDIT = (
@@ -74,15 +75,6 @@ def xquad_article(
     return "\n".join(lines), rows
 
 
-def _write(out: Path, name: str, text: str, rows: list[dict[str, object]], credit: str) -> None:
-    (out / f"{name}.md").write_text(text, encoding="utf-8")
-    (out / f"{name}.toml").write_text(
-        f"source = {json.dumps(credit, ensure_ascii=False)}\n", encoding="utf-8"
-    )
-    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    (out / f"{name}.jsonl").write_text(lines, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -90,19 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out", type=Path, help="where the pool's articles and questions go")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     zh = json.loads((args.data / "xquad_dev" / "xquad_dev.zh.json").read_text("utf-8"))["data"]
     en = json.loads((args.data / "xquad_dev" / "xquad_dev.en.json").read_text("utf-8"))["data"]
     for number in range(len(zh)):
         text, rows = xquad_article(number, zh, en)
-        _write(args.out, f"xquad_{number:02d}", text, rows, XQUAD_CREDIT)
+        write_article(args.out, f"xquad_{number:02d}", text, rows, XQUAD_CREDIT)
     cmrc = json.loads((args.data / "cmrc2018_trial.json").read_text("utf-8"))["data"]
     for number, start in enumerate(CMRC_ARTICLES):
         title = f"维基百科选段 {number + 1:02d}"
         text, gold = make_cmrc_articles.build(
             cmrc, start, CMRC_CONTEXTS, title, traditional=number % 3 == 2
         )
-        _write(args.out, f"cmrc_{number + 1:02d}", text, gold, make_cmrc_articles.CREDIT)
+        write_article(args.out, f"cmrc_{number + 1:02d}", text, gold, make_cmrc_articles.CREDIT)
     print(f"{len(zh)} XQuAD and {len(CMRC_ARTICLES)} CMRC articles in {args.out}")
     return 0
 
