@@ -74,6 +74,25 @@ def article_copy(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real PostgreSQL server (with pgvector) per test session, or per xdist worker; its URL.
+    Never skipped: if it cannot start, every test using it fails with the server's reason."""
+    from tests.helpers.postgres import running_postgres
+
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database of its own on the session's server (``vector`` created), dropped after."""
+    from tests.helpers.postgres import fresh_database
+
+    with fresh_database(postgres_server) as url:
+        yield url
+
+
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBotApi]:
     """A loopback fake Bot API server; proxies unset so PTB talks to it directly."""
