@@ -100,8 +100,7 @@ class ConsoleAdapter:
         if answer.quotes or answer.closest:
             self._turn = answer.turn()
             self._shown = answer.quotes[0] if answer.quotes else None
-        bot = self.shelf.get(answer.article) if answer.article else None
-        return render_answer(answer, (bot or self._current()[1]).article, self.say)
+        return render_answer(answer, self.say)
 
     def _more(self) -> str:
         answer = self._answer

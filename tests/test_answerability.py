@@ -75,9 +75,9 @@ def test_refusal_names_the_missing_term_in_the_askers_script(core: ArticleBot) -
 
 def test_refusals_render_the_missing_term(core: ArticleBot) -> None:
     answer = core.ask("津心办的下载地址是什么？")
-    text = render_answer(answer, core.article, CATALOGS["zh-Hans"])
+    text = render_answer(answer, CATALOGS["zh-Hans"])
     assert text.startswith("这篇文章没有提到「下载地址」。")
-    blocks = answer_blocks(answer, core.article, len(core.retriever.passages), CATALOGS["en"])
+    blocks = answer_blocks(answer, CATALOGS["en"])
     assert blocks[0] == "The article does not mention “下载地址”."
 
 
@@ -95,7 +95,7 @@ def test_questions_about_the_whole_article_get_the_overview(core: ArticleBot) ->
         assert answer.kind is AnswerKind.OVERVIEW, question
         assert answer.quotes[0].passage == core.retriever.passages[0]
         assert answer.to_json()["kind"] == "overview"
-    text = render_answer(core.ask("What is this article about?"), core.article, CATALOGS["en"])
+    text = render_answer(core.ask("What is this article about?"), CATALOGS["en"])
     assert all(section.heading in text for section in core.article.sections)
 
 

@@ -44,24 +44,20 @@ def _check_html(messages: list[str]) -> None:
         assert 0 < len(text) <= MESSAGE_LIMIT
 
 
-def _total(core: ArticleBot) -> int:
-    return sum(1 for _ in core.article.paragraphs())
-
-
 def test_nasty_inputs_get_clear_answers(core: ArticleBot) -> None:
     for question in NASTY:
         answer = core.ask(question)
-        _check_html(pack(answer_blocks(answer, core.article, _total(core))))
-        assert render_answer(answer, core.article)
+        _check_html(pack(answer_blocks(answer)))
+        assert render_answer(answer)
     assert core.ask("").kind is AnswerKind.EMPTY
     assert core.ask("🙂🙂🙂").kind is AnswerKind.EMPTY
     assert core.ask("x" * 10_000).kind is AnswerKind.TOO_LONG
-    assert str(MAX_QUESTION_CHARS) in render_answer(core.ask("x" * 10_000), core.article)
+    assert str(MAX_QUESTION_CHARS) in render_answer(core.ask("x" * 10_000))
 
 
 def test_user_markup_comes_back_escaped(core: ArticleBot) -> None:
     answer = core.ask("<b>津心办</b> 有多少<i>注册</i>用户？ & more")
-    for message in pack(answer_blocks(answer, core.article, _total(core))):
+    for message in pack(answer_blocks(answer)):
         assert "<script" not in message and "<i>注册" not in message
         _check_html([message])
 
@@ -72,7 +68,7 @@ def test_user_markup_comes_back_escaped(core: ArticleBot) -> None:
 @given(st.text(min_size=0, max_size=300))
 def test_random_unicode_always_renders_valid_html(core: ArticleBot, question: str) -> None:
     answer = core.ask(question)
-    _check_html(pack(answer_blocks(answer, core.article, _total(core))))
+    _check_html(pack(answer_blocks(answer)))
     assert answer.question == question  # nothing the user typed is lost or rewritten
 
 

@@ -95,12 +95,16 @@ def test_without_chat_data_only_the_walk_remains(services: Services, answer: Ans
 
 
 def test_a_refusal_offers_its_closest_passage(services: Services, answer: Answer) -> None:
-    refusal = Answer("q", AnswerKind.NOT_COVERED, closest=answer.quotes[0])
+    refusal = Answer(
+        "q", AnswerKind.NOT_COVERED, closest=answer.quotes[0], source=answer.source
+    )
     chat: dict[str, Any] = {}
     markup = keyboards.for_answer(services, EN, refusal, chat)
     [key] = chat["answers"]
     assert rows(markup) == [[(EN.button_show_anyway, f"c:{key}")]]
-    assert keyboards.for_answer(services, EN, Answer("hi", AnswerKind.GREETING), chat) is None
+    assert keyboards.for_answer(
+        services, EN, Answer("hi", AnswerKind.GREETING, source=answer.source), chat
+    ) is None
 
 
 def test_suggestions_are_the_sidecars_questions_else_the_sections(core: ArticleBot) -> None:

@@ -110,6 +110,20 @@ def test_nothing_to_search_for_is_answered_once(shelf: Shelf) -> None:
     assert answer.kind.value == "greeting" and answer.article is None
 
 
+def test_every_answer_carries_the_article_it_is_rendered_with(shelf: Shelf) -> None:
+    """Adapters never go back to the shelf: a quote knows its article's paragraph count, and
+    a reply that quotes nothing speaks of the chosen article, else the one last quoted."""
+    quoted = shelf.ask("What time does the tea market open?")
+    assert quoted.article == "tea_market"
+    assert quoted.source.title == "The Old Tea Market of Linshui"
+    assert {q.paragraphs for q in quoted.quotes} == {4}
+    assert shelf.ask("hello").source.title == shelf.first()[1].article.title
+    after = shelf.ask("hello", previous=quoted.turn())
+    assert after.source.title == "The Old Tea Market of Linshui"
+    chosen = shelf.ask("hello", previous=quoted.turn(), article="mountain_railway")
+    assert chosen.source.title == "The Rack Railway of Mount Elden"
+
+
 def test_ask_many_mixes_chosen_and_open_questions(shelf: Shelf) -> None:
     questions = ["How much does a ticket cost?", "What time does the tea market open?", "你好"]
     answers = shelf.ask_many(questions, 3, None, ["mountain_railway", None, None])

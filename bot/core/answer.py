@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.core.followup import Turn
+from corpus.model import Article
 from embeddings.passages import Passage
 
 # Longer input is declined before any search: the encoder reads 512 tokens at most.
@@ -51,6 +52,8 @@ class Quote:
     # The article's title for the attribution line: set only on a shelf of several articles,
     # where "which article?" needs an answer; with one article the heading says enough.
     article_title: str | None = None
+    # How many paragraphs its article has: "Paragraph N of M" without asking the shelf.
+    paragraphs: int = 0
 
     def strength(self) -> str:
         """How good the match is ("fair", "weak" or "very weak"): renderers word it."""
@@ -73,6 +76,10 @@ class Answer:
     context: str | None = None  # the earlier question this follow-up was read together with
     # For a refusal: the question's terms the article never mentions, as the asker wrote them.
     missing: tuple[str, ...] = ()
+    # The article this answer speaks for, so adapters render it (its title, sections and
+    # example questions) without going back to the shelf. A reply that quotes nothing
+    # (a greeting, an empty question) speaks for the article the conversation is about.
+    source: Article = field(kw_only=True)
 
     @property
     def article(self) -> str | None:

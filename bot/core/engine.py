@@ -14,12 +14,13 @@ import numpy as np
 
 from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
 from bot.core.answerability import Answerability, Evidence
-from bot.core.followup import Turn, with_context
+from bot.core.followup import Turn
 from bot.core.highlight import best_sentence
 from bot.core.overview import is_overview
+from bot.core.question import Question
 from bot.core.smalltalk import is_smalltalk
 from corpus.model import Article, Section
-from embeddings.normalize import script_of, to_simplified
+from embeddings.normalize import to_simplified
 from embeddings.passages import Passage
 from embeddings.retrieval import Hit, Retriever
 
@@ -115,12 +116,6 @@ class RefusalRules:
         return {"chinese": asdict(self.chinese), "cross": asdict(self.cross)}
 
 
-def clean_question(text: str) -> str:
-    """Drop control characters (NUL included) and collapse whitespace; keep everything else."""
-    kept = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C")
-    return " ".join(kept.split())
-
-
 def _mostly_chinese(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     return sum("\u3400" <= ch <= "\u9fff" for ch in letters) > len(letters) / 2
@@ -155,12 +150,12 @@ class ArticleBot:
             else None
         )
 
-    def features(self, question: str, best: Hit) -> tuple[np.ndarray, Evidence | None]:
-        """What the refusal rule reads for ``question`` and its best passage."""
-        cross = script_of(question) == "other"
+    def features(self, question: Question, best: Hit) -> tuple[np.ndarray, Evidence | None]:
+        """What the refusal rule reads for ``question`` (as searched) and its best passage."""
+        cross, searched = question.cross, question.searched
         key = "offtopic_dense_cross" if cross else "offtopic_dense"
         reference = self.retriever.calibration.get(key, 0.0)
-        coverage = self.retriever.lexical.coverage(question)
+        coverage = self.retriever.lexical.coverage(searched)
         rule = self.refusal.for_cross(cross)
 
         def numbers(evidence: Evidence | None) -> np.ndarray:
@@ -170,7 +165,7 @@ class ArticleBot:
 
         evidence = (
             self.answerability.evidence(
-                question, best.passage.lexical_text(), matters=lambda e: rule.refuses(numbers(e))
+                searched, best.passage.lexical_text(), matters=lambda e: rule.refuses(numbers(e))
             )
             if self.answerability
             else None
@@ -219,6 +214,7 @@ class ArticleBot:
             subheading=convert(passage.subheading) if passage.subheading else None,
             score=0.0,
             highlights=(),
+            paragraphs=len(self.retriever.passages),
         )
 
     def ask(self, question: str, k: int = 3, previous: Turn | None = None) -> Answer:
@@ -232,56 +228,66 @@ class ArticleBot:
         ``previous`` holds, per question, the asker's last turn: a follow-up that points
         back to it is searched together with it.
         """
-        answers: list[Answer | None] = []
-        pending: list[tuple[int, str, str, str, Turn | None]] = []
-        for i, raw in enumerate(questions):
-            cleaned = clean_question(raw)
-            early = self.screen(raw, cleaned)
-            answers.append(early)
-            if early is None:
-                turn = previous[i] if previous else None
-                search = with_context(cleaned, turn)
-                pending.append((i, raw, cleaned, search or cleaned, turn if search else None))
+        turns = previous or [None] * len(questions)
+        return self.answer_many(
+            [Question.of(raw, turn) for raw, turn in zip(questions, turns, strict=True)], k
+        )
+
+    def answer_many(self, questions: list[Question], k: int = 3) -> list[Answer]:
+        """:meth:`ask_many` for questions already analysed (the shelf analyses them once)."""
+        answers: list[Answer | None] = [self.screen(q) for q in questions]
+        pending = [i for i, early in enumerate(answers) if early is None]
         if pending:
-            results = self.retriever.search_many([p[3] for p in pending], k=max(k, 5))
-            for (i, raw, cleaned, text, used), hits in zip(pending, results, strict=True):
-                answer = self._decide(raw, cleaned, text, hits, k)
-                answers[i] = replace(answer, context=used.question) if used else answer
+            texts = [questions[i].searched for i in pending]
+            results = self.retriever.search_many(texts, k=max(k, 5))
+            for i, hits in zip(pending, results, strict=True):
+                answers[i] = self._decide(questions[i], hits, k)
         return [a for a in answers if a is not None]
 
-    def screen(self, raw: str, cleaned: str) -> Answer | None:
+    def screen(self, question: Question) -> Answer | None:
         """Questions that need no search: too long, wordless, a greeting, or the overview."""
+        raw, cleaned = question.raw, question.cleaned
         if len(raw) > MAX_QUESTION_CHARS:
-            return Answer(raw, AnswerKind.TOO_LONG)
+            return Answer(raw, AnswerKind.TOO_LONG, source=self.article)
         if not _has_words(cleaned):
-            return Answer(raw, AnswerKind.EMPTY)
+            return Answer(raw, AnswerKind.EMPTY, source=self.article)
         if is_smalltalk(cleaned):
-            return Answer(raw, AnswerKind.GREETING)
+            return Answer(raw, AnswerKind.GREETING, source=self.article)
         if is_overview(cleaned):
-            return self.overview(raw, simplified=script_of(cleaned) == "hans")
+            return self.overview(raw, simplified=question.simplified)
         return None
 
     def overview(self, raw: str, simplified: bool) -> Answer:
         """The lead paragraph quoted; renderers list the sections after it."""
         lead = self.show(self.retriever.passages[0], simplified)
-        return Answer(raw, AnswerKind.OVERVIEW, (lead,), converted=simplified)
+        return Answer(
+            raw, AnswerKind.OVERVIEW, (lead,), converted=simplified, source=self.article
+        )
 
-    def _decide(self, raw: str, question: str, searched: str, hits: list[Hit], k: int) -> Answer:
-        """``question`` is what the asker typed; ``searched`` may add the previous question."""
-        script = script_of(question)
-        simplified = script == "hans"
+    def _decide(self, question: Question, hits: list[Hit], k: int) -> Answer:
+        simplified = question.simplified
         best = hits[0]
-        features, evidence = self.features(searched, best)
-        if self.refusal.for_cross(script_of(searched) == "other").refuses(features):
+        features, evidence = self.features(question, best)
+        context = question.context.question if question.context else None
+        if self.refusal.for_cross(question.cross).refuses(features):
             return Answer(
-                raw,
+                question.raw,
                 AnswerKind.NOT_COVERED,
                 converted=simplified,
-                closest=self._quote(question, best, simplified),
+                closest=self._quote(question.cleaned, best, simplified),
                 missing=evidence.missing if evidence else (),
+                context=context,
+                source=self.article,
             )
-        quotes = tuple(self._quote(question, hit, simplified) for hit in hits[:k])
-        return Answer(raw, AnswerKind.ANSWER, quotes, converted=simplified)
+        quotes = tuple(self._quote(question.cleaned, hit, simplified) for hit in hits[:k])
+        return Answer(
+            question.raw,
+            AnswerKind.ANSWER,
+            quotes,
+            converted=simplified,
+            context=context,
+            source=self.article,
+        )
 
     def _quote(self, question: str, hit: Hit, simplified: bool) -> Quote:
         quote = self.show(hit.passage, simplified)

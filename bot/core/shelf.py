@@ -24,12 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.answer import Answer, Quote
-from bot.core.engine import ArticleBot, clean_question
-from bot.core.followup import Turn, with_context
+from bot.core.engine import ArticleBot
+from bot.core.followup import Turn
+from bot.core.question import Question
 from corpus.ingest import (
     MAX_ARTICLE_BYTES,  # noqa: F401  (the adapters check it before a download)
     ArticleError,
 )
+from corpus.model import Article
 from corpus.reading import short_path
 from embeddings.errors import EmbeddingError, IndexStoreError
 from embeddings.passages import Passage
@@ -185,6 +187,7 @@ class Shelf:
         items = dict(self._items)  # one snapshot for the whole batch
         previous = previous or [None] * len(questions)
         articles = articles or [None] * len(questions)
+        analysed = [Question.of(q, turn) for q, turn in zip(questions, previous, strict=True)]
         plan: dict[str, list[int]] = {}
         for i, chosen in enumerate(articles):
             if chosen is not None and chosen not in items:
@@ -194,7 +197,7 @@ class Shelf:
         open_questions = [i for i, chosen in enumerate(articles) if chosen is None]
         for i, names in zip(
             open_questions,
-            self._shortlists(items, questions, previous, open_questions),
+            self._shortlists(items, [analysed[i].searched for i in open_questions]),
             strict=True,
         ):
             for name in names:
@@ -203,35 +206,47 @@ class Shelf:
         several = len(items) > 1
         for name, rows in plan.items():
             item = items[name]
-            answers = item.bot.ask_many(
-                [questions[i] for i in rows], k, [previous[i] for i in rows]
-            )
+            answers = item.bot.answer_many([analysed[i] for i in rows], k)
             for i, answer in zip(rows, answers, strict=True):
                 title = item.bot.article.title if several else None
                 candidates[i].append(_stamped(answer, name, title))
-        return [max(found, key=_preference) for found in candidates]
+        best = [max(found, key=_preference) for found in candidates]
+        return [
+            answer
+            if answer.quotes or answer.closest
+            else replace(answer, source=self._spoken_of(items, articles[i], previous[i]))
+            for i, answer in enumerate(best)
+        ]
 
-    def _shortlists(
-        self,
-        items: dict[str, _Shelved],
-        questions: list[str],
-        previous: list[Turn | None],
-        rows: list[int],
-    ) -> list[list[str]]:
+    def _spoken_of(
+        self, items: dict[str, _Shelved], chosen: str | None, previous: Turn | None
+    ) -> Article:
+        """The article a reply that quotes nothing speaks of: the chosen one, else the one
+        the conversation last quoted, else the first on the shelf."""
+        if chosen is not None:
+            return items[chosen].bot.article
+        found = self.find(previous.passage_ids[0]) if previous and previous.passage_ids else None
+        return found[1].article if found else next(iter(items.values())).bot.article
+
+    def find(self, passage_id: str) -> tuple[str, ArticleBot, Passage] | None:
+        """The passage with this id, on whichever article holds it."""
+        for name, item in dict(self._items).items():
+            passage = item.bot.passage_by_id(passage_id)
+            if passage is not None:
+                return name, item.bot, passage
+        return None
+
+    def _shortlists(self, items: dict[str, _Shelved], texts: list[str]) -> list[list[str]]:
         """Per question, the articles worth a full search: those whose best passage is closest.
 
         The texts encoded here are the ones each article will search for, so the
         articles' own searches find them in the encoder's query cache.
         """
         names = list(items)
-        if not rows:
+        if not texts:
             return []
         if len(names) <= self.shortlist:
-            return [names for _ in rows]
-        texts = []
-        for i in rows:
-            cleaned = clean_question(questions[i])
-            texts.append(with_context(cleaned, previous[i]) or cleaned)
+            return [names for _ in texts]
         encoder = items[names[0]].bot.retriever.encoder
         vectors = encoder.encode_queries(texts)
         best = np.stack(

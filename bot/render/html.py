@@ -53,8 +53,8 @@ def place_html(quote: Quote, say: Messages = DEFAULT) -> str:
     return place
 
 
-def where_html(quote: Quote, total: int, say: Messages = DEFAULT) -> str:
-    position = say.paragraph_of.format(position=quote.position, total=total)
+def where_html(quote: Quote, say: Messages = DEFAULT) -> str:
+    position = say.paragraph_of.format(position=quote.position, total=quote.paragraphs)
     return f"{place_html(quote, say)}\n<i>{esc(position)}</i>"
 
 
@@ -88,31 +88,30 @@ def _blockquote(quote: Quote, start: int, end: int, elide: bool = False) -> str:
     return f"<blockquote>{body}</blockquote>"
 
 
-def quote_blocks(quote: Quote, total: int, say: Messages = DEFAULT) -> list[str]:
+def quote_blocks(quote: Quote, say: Messages = DEFAULT) -> list[str]:
     """The quote as one blockquote, or several when one would not fit in a message."""
     blocks = [_blockquote(quote, start, end) for start, end in chunks(quote.text)]
-    blocks.append(where_html(quote, total, say))
+    blocks.append(where_html(quote, say))
     return blocks
 
 
-def quote_excerpt(quote: Quote, total: int, say: Messages = DEFAULT) -> str:
+def quote_excerpt(quote: Quote, say: Messages = DEFAULT) -> str:
     """The quote as a single message (an inline result): if the paragraph is too long for
     one, the part holding the answering sentence, with the cuts marked by "…"."""
     parts = chunks(quote.text) or [(0, len(quote.text))]
     first = min((a for a, _ in quote.highlights), default=0)
     start, end = next(((a, b) for a, b in parts if first < b), parts[0])
-    return f"{_blockquote(quote, start, end, elide=True)}\n\n{where_html(quote, total, say)}"
+    return f"{_blockquote(quote, start, end, elide=True)}\n\n{where_html(quote, say)}"
 
 
 def converted_note(say: Messages = DEFAULT) -> str:
     return f"<i>{esc(say.converted)}</i>"
 
 
-def answer_blocks(
-    answer: Answer, article: Article, total: int, say: Messages = DEFAULT
-) -> list[str]:
+def answer_blocks(answer: Answer, say: Messages = DEFAULT) -> list[str]:
+    article = answer.source
     if answer.kind is AnswerKind.ANSWER:
-        blocks = quote_blocks(answer.quotes[0], total, say)
+        blocks = quote_blocks(answer.quotes[0], say)
         if answer.context:
             context = say.read_with_previous.format(question=shorten(answer.context, 80))
             blocks.append(f"<i>{esc(context)}</i> ({esc(say.start_afresh)})")
@@ -120,7 +119,7 @@ def answer_blocks(
             blocks.append(converted_note(say))
         return blocks
     if answer.kind is AnswerKind.OVERVIEW:
-        blocks = [f"<i>{esc(say.overview)}</i>", *quote_blocks(answer.quotes[0], total, say)]
+        blocks = [f"<i>{esc(say.overview)}</i>", *quote_blocks(answer.quotes[0], say)]
         blocks += sections_preview(article, say)
         return [*blocks, converted_note(say)] if answer.converted else blocks
     if answer.kind is AnswerKind.GREETING:
@@ -131,12 +130,10 @@ def answer_blocks(
         return [esc(text)]
     if answer.kind is AnswerKind.TOO_LONG:
         return [esc(say.too_long.format(limit=MAX_QUESTION_CHARS))]
-    return refusal_blocks(answer, article, total, say)
+    return refusal_blocks(answer, say)
 
 
-def refusal_blocks(
-    answer: Answer, article: Article, total: int, say: Messages = DEFAULT
-) -> list[str]:
+def refusal_blocks(answer: Answer, say: Messages = DEFAULT) -> list[str]:
     """ "Not covered", said honestly: what the article lacks, how close the nearest passage
     came, and where it is."""
     blocks = [esc(refusal_sentence(answer.missing, say))]
@@ -145,18 +142,18 @@ def refusal_blocks(
         blocks.append(
             say.closest_at.format(
                 position=closest.position,
-                total=total,
+                total=closest.paragraphs,
                 place=place_html(closest, say),
                 strength=esc(strength(closest, say)),
             )
         )
-    return [*blocks, esc(say.see_sections), *sections_preview(article, say)]
+    return [*blocks, esc(say.see_sections), *sections_preview(answer.source, say)]
 
 
-def closest_blocks(quote: Quote, total: int, say: Messages = DEFAULT) -> list[str]:
+def closest_blocks(quote: Quote, say: Messages = DEFAULT) -> list[str]:
     """The passage a refusal declined to quote, shown on request."""
     lead = f"<i>{esc(say.closest_shown.format(strength=strength(quote, say)))}</i>"
-    return [lead, *quote_blocks(quote, total, say)]
+    return [lead, *quote_blocks(quote, say)]
 
 
 def about_html(about: About, say: Messages = DEFAULT) -> str:

@@ -53,7 +53,8 @@ def render_section(section: Section) -> str:
     return f"{title}\n\n{body}"
 
 
-def render_answer(answer: Answer, article: Article, say: Messages = DEFAULT) -> str:
+def render_answer(answer: Answer, say: Messages = DEFAULT) -> str:
+    article = answer.source
     if answer.kind is AnswerKind.ANSWER:
         lines = [render_quote(answer.quotes[0], say)]
         if answer.context:

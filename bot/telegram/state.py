@@ -21,7 +21,6 @@ from bot.telegram.indexing import ShelfJobs
 from bot.telegram.limits import RateLimit
 from bot.telegram.liveness import Liveness
 from bot.telegram.recent import Recent
-from embeddings.passages import Passage
 
 SERVICES = "services"
 
@@ -89,22 +88,8 @@ class Services:
         bot = self.shelf.get(name) if name else None
         return bot if bot is not None else self.shelf.first()[1]
 
-    def find(self, passage_id: str) -> tuple[str, ArticleBot, Passage] | None:
-        """The passage with this id, on whichever article holds it."""
-        for name in self.shelf.names():
-            bot = self.shelf.get(name)
-            passage = bot.passage_by_id(passage_id) if bot is not None else None
-            if bot is not None and passage is not None:
-                return name, bot, passage
-        return None
-
     def is_admin(self, chat_id: int | None) -> bool:
         return chat_id is not None and chat_id in self.options.admin_chat_ids
-
-
-def paragraphs(bot: ArticleBot) -> int:
-    """How many paragraphs an article has, for "Paragraph N of M"."""
-    return len(bot.retriever.passages)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -26,13 +26,13 @@ from bot.core.engine import (
     ArticleBot,
     RefusalRule,
     RefusalRules,
-    clean_question,
     refusal_features,
 )
 from bot.core.followup import Turn
+from bot.core.question import Question
 from corpus.ingest import load_article
 from embeddings.lexical import LexicalIndex
-from embeddings.normalize import script_of, word_tokens
+from embeddings.normalize import word_tokens
 from embeddings.passages import passages_of
 from embeddings.retrieval import FusionConfig, Retriever, fuse, fuse_cross
 from embeddings.store import load_or_build
@@ -112,17 +112,17 @@ def score(
     """``lexical`` swaps in another lexical index (to compare tokenisers); default: the core's."""
     retriever = core.retriever
     lexical = lexical or retriever.lexical
-    cleaned = [clean_question(item.question) for item in items]
-    vectors = retriever.encoder.encode_queries(cleaned)
+    analysed = [Question.of(item.question) for item in items]
+    vectors = retriever.encoder.encode_queries([q.searched for q in analysed])
     dense = retriever.dense_scores(vectors)
     plain = retriever.paragraph_scores(vectors)
     out = []
     checker = core.answerability
     texts = [p.lexical_text() for p in retriever.passages]
-    for row, (item, question) in enumerate(zip(items, cleaned, strict=True)):
+    for row, (item, asked) in enumerate(zip(items, analysed, strict=True)):
+        question, cross = asked.searched, asked.cross
         evidence = checker.evidence(question, "") if checker else None
-        early = core.screen(item.question, question)
-        cross = script_of(question) == "other"
+        early = core.screen(asked)
         key = "offtopic_dense_cross" if cross else "offtopic_dense"
         relevant = frozenset(
             i for i, p in enumerate(retriever.passages) if any(a in p.text for a in item.answers)

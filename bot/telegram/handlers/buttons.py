@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from telegram import CallbackQuery, Update
 
-from bot.core.answer import Answer, Quote
+from bot.core.answer import Answer
 from bot.core.feedback import FeedbackError
 from bot.messages import Messages
 from bot.render.html import closest_blocks, converted_note, esc, quote_blocks
@@ -28,7 +28,7 @@ from bot.telegram.handlers.questions import answer
 from bot.telegram.language import speak
 from bot.telegram.remembered import recall
 from bot.telegram.sending import ack, edit, reply
-from bot.telegram.state import CHOSEN, QUOTED, BotContext, Services, paragraphs
+from bot.telegram.state import CHOSEN, QUOTED, BotContext, Services
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,6 @@ class Press(Generic[Data]):
 
     def remembered(self, key: str) -> Answer | None:
         return recall(self.context.chat_data, key, self.services.shelf)
-
-    def paragraphs_of(self, quote: Quote) -> int:
-        """How many paragraphs the quote's article has: "Paragraph N of M"."""
-        return paragraphs(self.services.article_of(quote.article))
 
     async def expired(self) -> None:
         await ack(self.query, self.say.expired)
@@ -97,7 +93,7 @@ async def on_more(press: Press[cb.More]) -> None:
     await ack(press.query)
     quote = remembered.quotes[data.rank]
     lead = say.next_best.format(rank=data.rank + 1, count=len(remembered.quotes))
-    blocks = [f"<i>{esc(lead)}</i>", *quote_blocks(quote, press.paragraphs_of(quote), say)]
+    blocks = [f"<i>{esc(lead)}</i>", *quote_blocks(quote, say)]
     markup = keyboards.for_quote(
         press.services,
         say,
@@ -119,7 +115,7 @@ async def on_show_anyway(press: Press[cb.ShowAnyway]) -> None:
     await ack(press.query)
     quote, services = remembered.closest, press.services
     markup = keyboards.for_quote(services, press.say, quote, remembered.converted)
-    await reply(press.update, closest_blocks(quote, press.paragraphs_of(quote), press.say), markup)
+    await reply(press.update, closest_blocks(quote, press.say), markup)
 
 
 @on(cb.Vote)
@@ -153,7 +149,7 @@ async def on_vote(press: Press[cb.Vote]) -> None:
 @on(cb.Walk)
 async def on_walk(press: Press[cb.Walk]) -> None:
     data, say, services = press.data, press.say, press.services
-    found = services.find(data.passage_id)
+    found = services.shelf.find(data.passage_id)
     if found is None:
         await press.expired()
         return
@@ -166,7 +162,7 @@ async def on_walk(press: Press[cb.Walk]) -> None:
     await ack(press.query)
     simplified = data.script == "s"
     quote = services.shelf.show(name, neighbour, simplified)
-    blocks = quote_blocks(quote, paragraphs(bot), say)
+    blocks = quote_blocks(quote, say)
     if simplified:
         blocks.append(converted_note(say))
     await reply(press.update, blocks, keyboards.for_quote(services, say, quote, simplified))
@@ -184,7 +180,7 @@ async def on_section_page(press: Press[cb.SectionPage]) -> None:
 
 @on(cb.SectionOf)
 async def on_section_of(press: Press[cb.SectionOf]) -> None:
-    found = press.services.find(press.data.passage_id)
+    found = press.services.shelf.find(press.data.passage_id)
     section = found[2].section if found is not None else None
     if found is None or section is None:
         await press.expired()

@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 
 from bot.render.html import quote_excerpt
 from bot.telegram.language import speak
-from bot.telegram.state import BotContext, paragraphs
+from bot.telegram.state import BotContext
 
 
 async def on_inline(update: Update, context: BotContext) -> None:
@@ -35,16 +35,15 @@ async def on_inline(update: Update, context: BotContext) -> None:
         # The asker's choice in their private chat with the bot (its id is theirs), or all.
         chosen = services.chosen(context.application.chat_data.get(query.from_user.id))
         answer = await services.batcher.ask(query.query, None, chosen)
-        bot = services.article_of(answer.article)
         for quote in answer.quotes[:5]:
-            title = quote.heading or bot.article.title
+            title = quote.heading or answer.source.title
             results.append(
                 InlineQueryResultArticle(
                     id=quote.passage.id,
                     title=f"{title} · ¶{quote.position}",
                     description=quote.text[:120],
                     input_message_content=InputTextMessageContent(
-                        quote_excerpt(quote, paragraphs(bot), say),
+                        quote_excerpt(quote, say),
                         parse_mode=ParseMode.HTML,
                     ),
                 )

@@ -13,7 +13,7 @@ from bot.render.html import answer_blocks, esc
 from bot.telegram import keyboards, remembered
 from bot.telegram.language import speak
 from bot.telegram.sending import reply
-from bot.telegram.state import QUOTED, BotContext, paragraphs
+from bot.telegram.state import QUOTED, BotContext
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
     if chat_data is not None and (result.quotes or result.closest):
         remembered.keep_turn(chat_data, result.turn())
         chat_data[QUOTED] = result.article
-    bot = services.article_of(result.article) if result.article else services.current(chat_data)
-    blocks = answer_blocks(result, bot.article, paragraphs(bot), say)
+    blocks = answer_blocks(result, say)
     if echo:  # asked by a button: show which question this answers
         blocks.insert(0, f"❓ <b>{esc(question)}</b>")
     await reply(update, blocks, keyboards.for_answer(services, say, result, chat_data))
