@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import mmap
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +75,24 @@ class OnnxEncoder:
 
     model_id: str
     session: ort.InferenceSession
-    tokenizer: Tokenizer
+    # Parsing the 250k-piece vocabulary is the slowest step of a start (~0.9 s): it runs on
+    # a thread (the Rust parser releases the GIL) while the article and its index load,
+    # and the first text to encode waits for it.
+    loading: Future[Tokenizer] = field(repr=False, compare=False)
     words: WordTable
     prompts: dict[str, str]
     query_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
-    prefix_tokens: dict[str, int] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.prefix_tokens = {
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        try:
+            return self.loading.result()
+        except Exception as exc:  # the tokenizers library raises plain Exception
+            raise EmbeddingError(f"cannot load the tokenizer of {self.model_id}: {exc}") from exc
+
+    @cached_property
+    def prefix_tokens(self) -> dict[str, int]:
+        return {
             kind: prefix_tokens(lambda text: len(self.tokenizer.encode(text).ids), prompt)
             for kind, prompt in self.prompts.items()
         }
@@ -170,7 +183,7 @@ def load_onnx_encoder(model_id: str, directory: Path, threads: int) -> OnnxEncod
     """The exported model in ``directory`` (see ``embeddings.export``) in one session."""
     try:
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
+        loading = _load_tokenizer(directory / TOKENIZER_FILE, config["max_tokens"])
         session = ort.InferenceSession(
             str(directory / GRAPH_FILE),
             session_options(threads),
@@ -179,12 +192,30 @@ def load_onnx_encoder(model_id: str, directory: Path, threads: int) -> OnnxEncod
         words = WordTable.open(directory / WORD_TABLE_FILE, config["vocab"], config["hidden"])
     except (OSError, ValueError, KeyError, *_ORT_ERRORS) as exc:
         raise EmbeddingError(f"cannot load the ONNX model in {directory}: {exc}") from exc
-    tokenizer.enable_truncation(config["max_tokens"])
-    tokenizer.no_padding()
     return OnnxEncoder(
         model_id=model_id,
         session=session,
-        tokenizer=tokenizer,
+        loading=loading,
         words=words,
         prompts=config["prompts"],
     )
+
+
+def _load_tokenizer(path: Path, max_tokens: int) -> Future[Tokenizer]:
+    """The tokenizer, parsed on a daemon thread; its file is checked here, synchronously."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} is missing")  # worded by the loader
+    loading: Future[Tokenizer] = Future()
+
+    def load() -> None:
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+            tokenizer.enable_truncation(max_tokens)
+            tokenizer.no_padding()
+        except BaseException as exc:  # handed to whoever encodes first
+            loading.set_exception(exc)
+        else:
+            loading.set_result(tokenizer)
+
+    threading.Thread(target=load, name="tokenizer", daemon=True).start()
+    return loading
