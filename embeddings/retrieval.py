@@ -8,7 +8,6 @@ of a few dozen paragraphs; a weighted sum of min-max-normalised scores keeps it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
@@ -16,12 +15,11 @@ import numpy as np
 from embeddings.bridges import Bridges, BridgeTables
 from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
+from embeddings.indexed import IndexedArticle
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of
 from embeddings.passages import Passage
-
-if TYPE_CHECKING:
-    from embeddings.store import StoredIndex
+from embeddings.store import StoredIndex, make_faiss_index
 
 # Candidates taken from each retriever before fusion.
 CANDIDATES = 100
@@ -123,16 +121,28 @@ class Retriever:
         cls, stored: StoredIndex, encoder: Encoder, fusion: FusionConfig | None = None
     ) -> Retriever:
         """A retriever over everything the index directory holds, bridges included."""
+        return cls.from_indexed(stored.article, encoder, fusion, stored.dictionary)
+
+    @classmethod
+    def from_indexed(
+        cls,
+        article: IndexedArticle,
+        encoder: Encoder,
+        fusion: FusionConfig | None = None,
+        dictionary: Dictionary | None = None,
+    ) -> Retriever:
+        """A retriever over one article as a passage store returns it: its vectors are
+        indexed in memory exactly as the index directory indexes them, whichever store."""
         return cls(
-            stored.passages,
-            stored.index,
-            stored.sentences,
+            list(article.passages),
+            make_faiss_index(article.paragraph_vectors),
+            make_faiss_index(article.sentence_vectors),
             encoder,
             fusion,
-            bridges=stored.bridges,
-            word_vectors=stored.word_vectors,
-            calibration=dict(stored.manifest.get("calibration", {})),  # type: ignore[call-overload]
-            dictionary=stored.dictionary,
+            bridges=article.bridges,
+            word_vectors=article.word_vectors,
+            calibration=dict(article.calibration),
+            dictionary=dictionary,
         )
 
     def cross_signals(self, query: str, dense: np.ndarray) -> np.ndarray | None:

@@ -18,12 +18,12 @@ import faiss
 import numpy as np
 from filelock import FileLock
 
-from embeddings.bridges import BridgeTables, build_tables
-from embeddings.calibration import off_topic_reference
+from embeddings.bridges import BridgeTables
 from embeddings.dictionary import Dictionary, load_dictionary
 from embeddings.encoder import Encoder
 from embeddings.errors import IndexStoreError
 from embeddings.files import atomic_write
+from embeddings.indexed import IndexedArticle, index_article
 from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,14 @@ HNSW_MIN_VECTORS = 50_000
 
 @dataclass
 class StoredIndex:
-    index: faiss.Index  # one vector per passage
-    sentences: faiss.Index  # one vector per sentence, passages in order
-    passages: list[Passage]
+    article: IndexedArticle
     manifest: dict[str, object]
     rebuilt: bool
-    bridges: BridgeTables
-    word_vectors: np.ndarray  # rows follow ``bridges.words``
     dictionary: Dictionary  # shared by every article of the process
+
+    @property
+    def passages(self) -> list[Passage]:
+        return list(self.article.passages)
 
 
 def _sha256(path: Path) -> str:
@@ -82,16 +82,28 @@ def _expected(article_hash: str, encoder: Encoder) -> dict[str, object]:
     }
 
 
-def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | None:
-    """The stored index, or None with the reason logged once."""
+def _vectors(path: Path) -> np.ndarray:
+    """The vectors a FAISS file holds (flat or HNSW storage: both keep them whole)."""
+    index = faiss.read_index(str(path))
+    return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32).reshape(
+        index.ntotal, index.d
+    )
+
+
+def read_index(
+    directory: Path, expected: dict[str, object] | None = None
+) -> tuple[IndexedArticle, dict[str, object]] | None:
+    """The article stored in ``directory`` and its manifest, or None with the reason logged:
+    missing, stale (unlike ``expected``, or an older format), damaged or inconsistent."""
     manifest_path = directory / MANIFEST_FILE
     if not manifest_path.exists():
         log.info("no index in %s yet: building it", directory)
         return None
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        wanted = expected or {"format": FORMAT_VERSION}
         stale = [
-            f"{k} {manifest.get(k)!r} → {v!r}" for k, v in expected.items() if manifest.get(k) != v
+            f"{k} {manifest.get(k)!r} → {v!r}" for k, v in wanted.items() if manifest.get(k) != v
         ]
         if stale:
             log.info("index in %s is stale (%s): rebuilding", directory, "; ".join(stale))
@@ -100,71 +112,73 @@ def _try_load(directory: Path, expected: dict[str, object]) -> StoredIndex | Non
             if _sha256(directory / name) != manifest.get("sha256", {}).get(name):
                 log.warning("index file %s is damaged (hash mismatch): rebuilding", name)
                 return None
-        index = faiss.read_index(str(directory / INDEX_FILE))
-        sentences = faiss.read_index(str(directory / SENTENCES_FILE))
+        paragraphs = _vectors(directory / INDEX_FILE)
+        sentences = _vectors(directory / SENTENCES_FILE)
         raw = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
-        passages = [Passage.from_json(item) for item in raw]
+        passages = tuple(Passage.from_json(item) for item in raw)
         bridges = BridgeTables.from_json(
             json.loads((directory / BRIDGES_FILE).read_text(encoding="utf-8"))
         )
         # Mapped, not read: a shelf touches an article's word vectors only when a question
         # about it has a missing term to compare (the pages are the file's, shared and cheap).
         word_vectors = np.load(directory / WORDS_FILE, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        article = IndexedArticle(
+            directory.name,
+            str(manifest["article_sha256"]),
+            str(manifest["model"]),
+            passages,
+            paragraphs,
+            sentences,
+            bridges,
+            word_vectors,
+            {str(k): float(v) for k, v in manifest.get("calibration", {}).items()},
+        )
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:
         log.warning("index in %s is unreadable (%s): rebuilding", directory, exc)
         return None
-    sentence_count = sum(len(p.sentences) for p in passages)
+    dimension = paragraphs.shape[1]
     if (
-        index.ntotal != len(passages)
-        or sentences.ntotal != sentence_count
-        or index.d != expected["dimension"]
+        len(paragraphs) != len(passages)
+        or len(sentences) != sum(article.sentence_counts())
+        or dimension != manifest.get("dimension")
         or len(bridges.syllables) != len(passages)
-        or word_vectors.shape != (len(bridges.words), index.d)
+        or word_vectors.shape != (len(bridges.words), dimension)
     ):
         log.warning("index in %s does not match its passages: rebuilding", directory)
         return None
-    dictionary = load_dictionary(directory.parent / DICTIONARY_DIR)
-    return StoredIndex(
-        index, sentences, passages, manifest, False, bridges, word_vectors, dictionary
-    )
+    return article, manifest
 
 
-def _build(
-    directory: Path, passages: list[Passage], encoder: Encoder, expected: dict[str, object]
-) -> StoredIndex:
-    paragraph_vectors = encoder.encode_passages([p.text for p in passages])
-    sentence_vectors = encoder.encode_passages([s for p in passages for s in p.sentence_texts()])
-    index = make_faiss_index(paragraph_vectors)
-    sentences = make_faiss_index(sentence_vectors)
+def write_index(directory: Path, article: IndexedArticle) -> dict[str, object]:
+    """Write ``article`` into ``directory`` file by file, the manifest last; returns it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    index = make_faiss_index(article.paragraph_vectors)
+    sentences = make_faiss_index(article.sentence_vectors)
     atomic_write(directory / INDEX_FILE, faiss.serialize_index(index).tobytes())
     atomic_write(directory / SENTENCES_FILE, faiss.serialize_index(sentences).tobytes())
-    payload = json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=1)
+    payload = json.dumps([p.to_json() for p in article.passages], ensure_ascii=False, indent=1)
     atomic_write(directory / PASSAGES_FILE, payload.encode("utf-8"))
-    dictionary = load_dictionary(directory.parent / DICTIONARY_DIR)
-    bridges = build_tables([p.lexical_text() for p in passages], dictionary)
-    tables = json.dumps(bridges.to_json(), ensure_ascii=False, separators=(",", ":"))
+    tables = json.dumps(article.bridges.to_json(), ensure_ascii=False, separators=(",", ":"))
     atomic_write(directory / BRIDGES_FILE, tables.encode("utf-8"))
-    word_vectors = encoder.encode_passages(list(bridges.words))
     buffer = io.BytesIO()
-    np.save(buffer, word_vectors.reshape(len(bridges.words), encoder.dimension))
+    np.save(buffer, np.ascontiguousarray(article.word_vectors, dtype=np.float32))
     atomic_write(directory / WORDS_FILE, buffer.getvalue())
     manifest = {
-        **expected,
-        "count": len(passages),
+        "format": FORMAT_VERSION,
+        "article_sha256": article.content_hash,
+        "model": article.model,
+        "dimension": article.dimension,
+        "count": len(article.passages),
         "sentences": sentences.ntotal,
         "index_type": type(index).__name__,
         # What off-topic questions score against this article: the refusal rule's reference.
-        "calibration": off_topic_reference(
-            encoder, paragraph_vectors, sentence_vectors, [len(p.sentences) for p in passages]
-        ),
+        "calibration": article.calibration,
         "sha256": {name: _sha256(directory / name) for name in _HASHED},
     }
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.
     atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
-    log.info("built the index of %d passages in %s", len(passages), directory)
-    return StoredIndex(
-        index, sentences, passages, manifest, True, bridges, word_vectors, dictionary
-    )
+    log.info("built the index of %d passages in %s", len(article.passages), directory)
+    return manifest
 
 
 def load_or_build(
@@ -174,9 +188,11 @@ def load_or_build(
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with FileLock(str(directory / ".lock")):
-            stored = _try_load(directory, expected)
-            if stored is not None and stored.passages == passages:
-                return stored
-            return _build(directory, passages, encoder, expected)
+            dictionary = load_dictionary(directory.parent / DICTIONARY_DIR)
+            found = read_index(directory, expected)
+            if found is not None and list(found[0].passages) == passages:
+                return StoredIndex(found[0], found[1], False, dictionary)
+            article = index_article(directory.name, article_hash, passages, encoder, dictionary)
+            return StoredIndex(article, write_index(directory, article), True, dictionary)
     except OSError as exc:
         raise IndexStoreError(f"cannot write the index in {directory}: {exc}") from exc

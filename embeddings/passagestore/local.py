@@ -1,0 +1,322 @@
+"""The embedded store: one index directory per article under ``indexes/``, searched as one.
+
+Each article keeps the directory :mod:`embeddings.store` writes (FAISS files, passages,
+bridges, word vectors, a manifest that says what they were built from), so an article is
+written, replaced or removed on its own and nothing else is touched. Searches do not go
+article by article: the articles' directories are segments, merged in memory into one
+shelf-wide FAISS index and one BM25 index over every passage, rebuilt when a manifest
+changes (another process's writes included: the manifests are looked at before a search).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+from filelock import FileLock
+
+from embeddings.errors import IndexStoreError
+from embeddings.normalize import tokens
+from embeddings.passagestore.interface import (
+    IndexedArticle,
+    Level,
+    Match,
+    StoredArticle,
+)
+from embeddings.store import (
+    FORMAT_VERSION,
+    HNSW_MIN_VECTORS,
+    MANIFEST_FILE,
+    make_faiss_index,
+    read_index,
+    write_index,
+)
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".lock"
+
+
+def _stamp(directory: Path) -> tuple[int, int] | None:
+    """The manifest's size and time: a directory whose manifest is unchanged is unchanged
+    (it is written last, after every file it names)."""
+    try:
+        stat = (directory / MANIFEST_FILE).stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """What a search needs of one article: its vectors and its passages' words."""
+
+    stamp: tuple[int, int]
+    paragraphs: np.ndarray
+    sentences: np.ndarray
+    sentence_positions: np.ndarray  # per sentence, its passage's position
+    positions: np.ndarray  # per passage, its position
+    tokens: list[list[str]]
+
+
+def _read_segment(directory: Path, stamp: tuple[int, int]) -> _Segment | None:
+    found = read_index(directory)
+    if found is None:
+        return None
+    article = found[0]
+    positions = np.array([p.position for p in article.passages], dtype=np.int64)
+    return _Segment(
+        stamp,
+        np.ascontiguousarray(article.paragraph_vectors, dtype=np.float32),
+        np.ascontiguousarray(article.sentence_vectors, dtype=np.float32),
+        np.repeat(positions, article.sentence_counts()),
+        positions,
+        [tokens(p.lexical_text()) for p in article.passages],
+    )
+
+
+@dataclass
+class _Rows:
+    """Rows of one merged index: which article and passage position each row is."""
+
+    index: faiss.Index
+    vectors: np.ndarray
+    articles: np.ndarray  # per row, the article's number in ``names``
+    positions: np.ndarray
+    ranges: dict[str, tuple[int, int]]  # per article, its rows [start, stop)
+
+    def selection(self, articles: Collection[str] | None) -> np.ndarray | None:
+        """The rows of ``articles`` (None: every row)."""
+        if articles is None:
+            return None
+        spans = [self.ranges[a] for a in articles if a in self.ranges]
+        if not spans:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in spans])
+
+    def search(self, vectors: np.ndarray, k: int, rows: np.ndarray | None) -> list[list[int]]:
+        """Row numbers of the ``k`` closest rows per query, best first, among ``rows``."""
+        total = self.index.ntotal if rows is None else len(rows)
+        if total == 0 or k <= 0:
+            return [[] for _ in vectors]
+        if rows is None:
+            _, ids = self.index.search(vectors, min(k, total))
+            return [[int(i) for i in row if i >= 0] for row in ids]
+        if len(rows) < HNSW_MIN_VECTORS:
+            # A filter this small is searched exactly: no graph walk can lose its rows.
+            sims = vectors @ self.vectors[rows].T
+            top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            return [[int(rows[j]) for j in row] for row in top]
+        mask = np.zeros(self.index.ntotal, dtype=bool)
+        mask[rows] = True
+        bits = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(self.index.ntotal, faiss.swig_ptr(bits))
+        # (faiss's own stubs know neither the HNSW parameters nor ``sel``.)
+        params = (
+            faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))  # type: ignore[attr-defined]
+            if isinstance(self.index, faiss.IndexHNSW)
+            else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        )
+        _, ids = self.index.search(vectors, min(k, total), params=params)
+        return [[int(i) for i in row if i >= 0] for row in ids]
+
+
+@dataclass
+class _Merged:
+    names: list[str]
+    paragraphs: _Rows
+    sentences: _Rows
+    lexical: bm25s.BM25 | None
+    vocabulary: frozenset[str]
+
+
+def _rows(names: list[str], parts: list[np.ndarray], positions: list[np.ndarray]) -> _Rows:
+    vectors = np.concatenate(parts) if parts else np.empty((0, 1), dtype=np.float32)
+    ranges, start = {}, 0
+    for name, part in zip(names, parts, strict=True):
+        ranges[name] = (start, start + len(part))
+        start += len(part)
+    articles = np.repeat(np.arange(len(names)), [len(p) for p in parts])
+    index = make_faiss_index(vectors) if len(vectors) else faiss.IndexFlatIP(1)
+    return _Rows(
+        index,
+        vectors,
+        articles,
+        np.concatenate(positions) if positions else np.empty(0, np.int64),
+        ranges,
+    )
+
+
+def _merge(segments: dict[str, _Segment]) -> _Merged:
+    names = sorted(segments)
+    parts = [segments[n] for n in names]
+    documents = [doc for s in parts for doc in s.tokens]
+    lexical = None
+    if any(documents):
+        lexical = bm25s.BM25()
+        lexical.index(documents, show_progress=False)
+    return _Merged(
+        names,
+        _rows(names, [s.paragraphs for s in parts], [s.positions for s in parts]),
+        _rows(names, [s.sentences for s in parts], [s.sentence_positions for s in parts]),
+        lexical,
+        frozenset(t for doc in documents for t in doc),
+    )
+
+
+class LocalStore:
+    """Articles as index directories in ``directory`` (``indexes/`` of the data directory)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._segments: dict[str, _Segment] = {}
+        self._merged: _Merged | None = None
+
+    def _path(self, name: str) -> Path:
+        """An article's directory. A name is one plain path component: never hidden (the
+        dictionary's tables and removed articles are), never a way out of the folder."""
+        if not name or name.startswith(".") or os.sep in name or name != Path(name).name:
+            raise IndexStoreError(f"{name!r} cannot name an article in the store")
+        return self.directory / name
+
+    def put(self, article: IndexedArticle) -> None:
+        directory = self._path(article.name)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(directory / LOCK_FILE)):
+                write_index(directory, article)
+        except OSError as exc:
+            raise IndexStoreError(f"cannot write the index in {directory}: {exc}") from exc
+
+    def remove(self, name: str) -> bool:
+        directory = self._path(name)
+        if not directory.is_dir():
+            return False
+        # Moved aside under the article's lock, then deleted: no reader sees half a directory.
+        aside = self.directory / f".{name}.removed-{os.getpid()}-{threading.get_ident()}"
+        try:
+            with FileLock(str(directory / LOCK_FILE)):
+                directory.rename(aside)
+            shutil.rmtree(aside)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise IndexStoreError(f"cannot remove the index in {directory}: {exc}") from exc
+        return True
+
+    def get(self, name: str) -> IndexedArticle | None:
+        found = read_index(self._path(name))
+        return found[0] if found else None
+
+    def _names(self) -> list[str]:
+        try:
+            listed = sorted(self.directory.iterdir())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise IndexStoreError(f"cannot read the indexes in {self.directory}: {exc}") from exc
+        return [p.name for p in listed if not p.name.startswith(".") and p.is_dir()]
+
+    def articles(self) -> list[StoredArticle]:
+        out = []
+        for name in self._names():
+            try:
+                manifest = json.loads(
+                    (self.directory / name / MANIFEST_FILE).read_text(encoding="utf-8")
+                )
+                if manifest.get("format") != FORMAT_VERSION:
+                    continue
+                out.append(
+                    StoredArticle(
+                        name,
+                        str(manifest["article_sha256"]),
+                        str(manifest["model"]),
+                        int(manifest["count"]),
+                    )
+                )
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue  # not (yet) an index: being written, or damaged
+        return out
+
+    def _current(self) -> _Merged:
+        """The merged index, brought up to date with the directories as they are now."""
+        with self._lock:
+            stamps = {n: s for n in self._names() if (s := _stamp(self.directory / n))}
+            changed = self._merged is None or set(stamps) != set(self._segments)
+            for name, stamp in stamps.items():
+                segment = self._segments.get(name)
+                if segment is not None and segment.stamp == stamp:
+                    continue
+                changed = True
+                fresh = _read_segment(self.directory / name, stamp)
+                if fresh is None:
+                    self._segments.pop(name, None)
+                else:
+                    self._segments[name] = fresh
+            for name in set(self._segments) - set(stamps):
+                del self._segments[name]
+            if changed or self._merged is None:
+                self._merged = _merge(self._segments)
+                log.debug("shelf index: %d articles merged", len(self._segments))
+            return self._merged
+
+    def dense(
+        self,
+        vectors: np.ndarray,
+        k: int,
+        articles: Collection[str] | None = None,
+        level: Level = "paragraph",
+    ) -> list[list[Match]]:
+        merged = self._current()
+        rows = merged.paragraphs if level == "paragraph" else merged.sentences
+        queries = np.ascontiguousarray(vectors, dtype=np.float32)
+        if rows.index.ntotal == 0 or queries.shape[1] != rows.vectors.shape[1]:
+            return [[] for _ in queries]
+        found = rows.search(queries, k, rows.selection(articles))
+        out = []
+        for query, ids in zip(queries, found, strict=True):
+            sims = rows.vectors[ids] @ query if ids else np.empty(0, np.float32)
+            out.append(
+                [
+                    Match(merged.names[rows.articles[i]], int(rows.positions[i]), float(sim))
+                    for i, sim in zip(ids, sims, strict=True)
+                ]
+            )
+        return out
+
+    def lexical(
+        self, query: str, k: int, articles: Collection[str] | None = None
+    ) -> list[Match]:
+        merged = self._current()
+        known = [t for t in tokens(query) if t in merged.vocabulary]
+        if merged.lexical is None or not known or k <= 0:
+            return []
+        scores = np.asarray(merged.lexical.get_scores(known), dtype=np.float64)
+        rows = merged.paragraphs.selection(articles)
+        if rows is not None:
+            keep = np.zeros(len(scores), dtype=bool)
+            keep[rows] = True
+            scores = np.where(keep, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:k]
+        rows_of = merged.paragraphs
+        return [
+            Match(merged.names[rows_of.articles[i]], int(rows_of.positions[i]), float(scores[i]))
+            for i in top
+            if scores[i] > 0
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._segments.clear()
+            self._merged = None
+

@@ -1,0 +1,357 @@
+"""The shelf in PostgreSQL with pgvector: for a shelf larger than one machine's memory, or
+several bots and replicas reading the same one (``DATABASE_URL``).
+
+- **Schema** in plain versioned SQL (``migrations/NNN_name.sql``), applied in order once per
+  database under an advisory lock, the version recorded in ``shelf.migrations``: several
+  processes starting at once migrate it once.
+- **Dense search** over the HNSW indexes of passages and sentences (inner product over
+  normalised vectors); a search limited to some articles turns on pgvector's iterative index
+  scans (``hnsw.iterative_scan = strict_order``) so that a filter does not cost recall.
+- **Lexical search** is BM25 over the bot's own tokens (:func:`embeddings.normalize.tokens`,
+  stored per passage in ``shelf.terms``), computed in SQL with Lucene's formula, the one
+  ``bm25s`` uses: PostgreSQL's text search keeps a run of Chinese as one lexeme.
+- **Writers**: an article is written in one transaction, under an advisory lock on its
+  name, so several indexers can write different (or the same) articles at once and a reader
+  sees an article whole or not at all.
+- Connections come from a pool; an unreachable server or a database without the ``vector``
+  extension is one clear line (:class:`IndexStoreError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from embeddings.bridges import BridgeTables
+from embeddings.errors import IndexStoreError
+from embeddings.normalize import tokens
+from embeddings.passages import Passage
+from embeddings.passagestore.interface import IndexedArticle, Level, Match, StoredArticle
+
+log = logging.getLogger(__name__)
+
+# What the schema's vector columns hold: multilingual-e5-small's 384 dimensions.
+DIMENSION = 384
+CONNECT_TIMEOUT = 5  # seconds: a database that does not answer is reported, not waited for
+POOL_SIZE = 4
+# HNSW's candidate list: pgvector's default (40) is below the retriever's 100 candidates.
+EF_SEARCH = 200
+# Lucene's BM25, as bm25s computes it (k1, b).
+BM25 = (1.5, 0.75)
+_MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+# Any constant both sides agree on: the key of the advisory lock migrations are applied under.
+_MIGRATION_LOCK = 0x5E1F_0019
+
+
+def _where(url: str) -> str:
+    """The server and database of ``url``, without a password, for an error message."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the database in DATABASE_URL"
+    host = info.get("host") or "localhost"
+    port = info.get("port") or 5432
+    return f"{info.get('dbname') or 'the default database'} on {host}:{port}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _vector(values: np.ndarray) -> str:
+    """pgvector's text form; float32 values round-trip exactly through their shortest repr."""
+    return "[" + ",".join(map(repr, np.asarray(values, dtype=np.float32).tolist())) + "]"
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.array(text[1:-1].split(","), dtype=np.float32) if text != "[]" else np.empty(0)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every migration shipped with the package, in order."""
+    folder = importlib.resources.files("embeddings.passagestore") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class PostgresStore:
+    """The shelf in the database at ``url`` (a libpq URL or connection string)."""
+
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        self._where = _where(url)
+        try:
+            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True) as conn:
+                self._prepare(conn)
+        except psycopg.OperationalError as exc:
+            raise IndexStoreError(f"cannot reach {self._where}: {_first_line(exc)}") from exc
+        except psycopg.Error as exc:
+            raise IndexStoreError(
+                f"cannot use {self._where} as the passage store: {_first_line(exc)}"
+            ) from exc
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT},
+            open=False,
+            name="passage-store",
+        )
+        try:
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
+        except PoolTimeout as exc:
+            raise IndexStoreError(f"cannot reach {self._where}: {exc}") from exc
+
+    def _prepare(self, conn: psycopg.Connection[Any]) -> None:
+        """The extension, then every migration not applied yet, under one advisory lock."""
+        has = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if has is None:
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except psycopg.Error as exc:
+                raise IndexStoreError(
+                    f"{self._where} has no pgvector extension and this user cannot create it "
+                    f"(a superuser runs CREATE EXTENSION vector): {_first_line(exc)}"
+                ) from exc
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            conn.execute(
+                "CREATE SCHEMA IF NOT EXISTS shelf;"
+                "CREATE TABLE IF NOT EXISTS shelf.migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            rows = conn.execute("SELECT version FROM shelf.migrations").fetchall()
+            applied = {row[0] for row in rows}
+            for version, name, sql in migrations():
+                if version in applied:
+                    continue
+                with conn.transaction():
+                    conn.execute(sql)
+                    conn.execute(
+                        "INSERT INTO shelf.migrations (version, name) VALUES (%s, %s)",
+                        (version, name),
+                    )
+                log.info("passage store: applied migration %s to %s", name, self._where)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection in a transaction; a lost server is one clear error."""
+        try:
+            with self._pool.connection(timeout=CONNECT_TIMEOUT * 2) as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise IndexStoreError(f"cannot reach {self._where}: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise IndexStoreError(f"lost {self._where}: {_first_line(exc)}") from exc
+
+    def put(self, article: IndexedArticle) -> None:
+        if article.dimension != DIMENSION:
+            raise IndexStoreError(
+                f"{self._where} holds {DIMENSION}-dimensional vectors; "
+                f"{article.model} makes {article.dimension}"
+            )
+        documents = [tokens(p.lexical_text()) for p in article.passages]
+        first = 0
+        sentence_rows = []
+        for passage, count in zip(article.passages, article.sentence_counts(), strict=True):
+            for ordinal in range(count):
+                sentence_rows.append(
+                    (
+                        article.name,
+                        passage.position,
+                        ordinal,
+                        _vector(article.sentence_vectors[first + ordinal]),
+                    )
+                )
+            first += count
+        words = np.ascontiguousarray(article.word_vectors, dtype="<f4").tobytes()
+        with self._connection() as conn, conn.transaction():
+            # One writer per article at a time; writers of other articles do not wait.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (article.name,))
+            conn.execute("DELETE FROM shelf.articles WHERE name = %s", (article.name,))
+            conn.execute(
+                "INSERT INTO shelf.articles (name, content_hash, model, passages, tokens,"
+                " calibration, bridges, word_vectors) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    article.name,
+                    article.content_hash,
+                    article.model,
+                    len(article.passages),
+                    sum(len(d) for d in documents),
+                    Jsonb(article.calibration),
+                    Jsonb(article.bridges.to_json()),
+                    words,
+                ),
+            )
+            with conn.cursor() as cur:
+                with cur.copy(
+                    "COPY shelf.passages (article, position, passage, length, embedding)"
+                    " FROM STDIN"
+                ) as copy:
+                    for passage, vector, document in zip(
+                        article.passages, article.paragraph_vectors, documents, strict=True
+                    ):
+                        copy.write_row(
+                            (
+                                article.name,
+                                passage.position,
+                                json.dumps(passage.to_json(), ensure_ascii=False),
+                                len(document),
+                                _vector(vector),
+                            )
+                        )
+                with cur.copy(
+                    "COPY shelf.sentences (article, position, ordinal, embedding) FROM STDIN"
+                ) as copy:
+                    for row in sentence_rows:
+                        copy.write_row(row)
+                with cur.copy("COPY shelf.terms (term, article, position, tf) FROM STDIN") as copy:
+                    for passage, document in zip(article.passages, documents, strict=True):
+                        for term, tf in sorted(Counter(document).items()):
+                            copy.write_row((term, article.name, passage.position, tf))
+
+    def remove(self, name: str) -> bool:
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+            cur = conn.execute("DELETE FROM shelf.articles WHERE name = %s", (name,))
+            return cur.rowcount > 0
+
+    def get(self, name: str) -> IndexedArticle | None:
+        with self._connection() as conn, conn.transaction():
+            # One snapshot: a writer replacing the article meanwhile is seen whole or not at all.
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            head = conn.execute(
+                "SELECT content_hash, model, calibration, bridges, word_vectors"
+                " FROM shelf.articles WHERE name = %s",
+                (name,),
+            ).fetchone()
+            if head is None:
+                return None
+            passages = conn.execute(
+                "SELECT passage, embedding::text FROM shelf.passages"
+                " WHERE article = %s ORDER BY position",
+                (name,),
+            ).fetchall()
+            sentences = conn.execute(
+                "SELECT embedding::text FROM shelf.sentences"
+                " WHERE article = %s ORDER BY position, ordinal",
+                (name,),
+            ).fetchall()
+        content_hash, model, calibration, bridges_json, words = head
+        bridges = BridgeTables.from_json(bridges_json)
+        return IndexedArticle(
+            name,
+            content_hash,
+            model,
+            tuple(Passage.from_json(row[0]) for row in passages),
+            np.stack([_parse_vector(row[1]) for row in passages])
+            if passages
+            else np.empty((0, DIMENSION), np.float32),
+            np.stack([_parse_vector(row[0]) for row in sentences])
+            if sentences
+            else np.empty((0, DIMENSION), np.float32),
+            bridges,
+            np.frombuffer(words, dtype="<f4").astype(np.float32).reshape(len(bridges.words), -1)
+            if bridges.words
+            else np.empty((0, DIMENSION), np.float32),
+            {str(k): float(v) for k, v in calibration.items()},
+        )
+
+    def articles(self) -> list[StoredArticle]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT name, content_hash, model, passages FROM shelf.articles ORDER BY name"
+            ).fetchall()
+        return [StoredArticle(*row) for row in rows]
+
+    def dense(
+        self,
+        vectors: np.ndarray,
+        k: int,
+        articles: Collection[str] | None = None,
+        level: Level = "paragraph",
+    ) -> list[list[Match]]:
+        if k <= 0 or (articles is not None and not articles):
+            return [[] for _ in vectors]
+        table = "shelf.passages" if level == "paragraph" else "shelf.sentences"
+        where = "" if articles is None else "WHERE article = ANY(%(articles)s)"
+        # Materialised first, then ordered: iterative scans may return rows slightly out of
+        # order, and the outer sort is exact.
+        sql = (
+            f"WITH found AS MATERIALIZED (SELECT article, position,"
+            f" embedding <#> %(query)s::vector AS distance FROM {table} {where}"
+            f" ORDER BY distance LIMIT %(k)s)"
+            f" SELECT article, position, -distance FROM found ORDER BY distance, article, position"
+        )
+        out = []
+        with self._connection() as conn, conn.transaction():
+            conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(k, 1000))}")
+            if articles is not None:
+                conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            for query in np.asarray(vectors, dtype=np.float32):
+                rows = conn.execute(
+                    sql, {"query": _vector(query), "k": k, "articles": list(articles or ())}
+                ).fetchall()
+                out.append([Match(a, int(p), float(s)) for a, p, s in rows])
+        return out
+
+    def lexical(
+        self, query: str, k: int, articles: Collection[str] | None = None
+    ) -> list[Match]:
+        counted = Counter(tokens(query))
+        if not counted or k <= 0 or (articles is not None and not articles):
+            return []
+        k1, b = BM25
+        within = "" if articles is None else "AND {} = ANY(%(articles)s)"
+        sql = f"""
+            WITH q (term, times) AS (SELECT * FROM unnest(%(terms)s::text[], %(times)s::int[])),
+            everything AS (
+                SELECT sum(passages) AS n, sum(tokens)::float8 / greatest(sum(passages), 1) AS avg
+                FROM shelf.articles WHERE true {within.format("name")}
+            ),
+            df AS (
+                SELECT term, count(*) AS df FROM shelf.terms
+                WHERE term = ANY(%(terms)s) {within.format("article")} GROUP BY term
+            )
+            SELECT t.article, t.position, sum(
+                q.times * ln(1 + (e.n - df.df + 0.5) / (df.df + 0.5))
+                * t.tf / (t.tf + {k1} * (1 - {b} + {b} * p.length / e.avg))
+            ) AS score
+            FROM shelf.terms t
+            JOIN q USING (term) JOIN df USING (term)
+            JOIN shelf.passages p ON p.article = t.article AND p.position = t.position
+            CROSS JOIN everything e
+            WHERE true {within.format("t.article")}
+            GROUP BY t.article, t.position
+            ORDER BY score DESC, t.article, t.position
+            LIMIT %(k)s
+        """
+        params = {
+            "terms": list(counted),
+            "times": list(counted.values()),
+            "articles": list(articles or ()),
+            "k": k,
+        }
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [Match(a, int(p), float(s)) for a, p, s in rows if s > 0]
+
+    def close(self) -> None:
+        self._pool.close()
