@@ -15,15 +15,19 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, from_env
 from bot.core.feedback import FeedbackError, FeedbackStore
+from bot.core.stores import Feedback, StoreError
 from bot.logsetup import configure_logging
 from bot.messages import CATALOGS, DEFAULT, language_of
 from corpus.ingest import ArticleError
 from embeddings.errors import EmbeddingError, IndexStoreError
+
+if TYPE_CHECKING:
+    from bot.core.postgres import PostgresStore
 
 log = logging.getLogger("bot")
 
@@ -189,17 +193,33 @@ def _open_feedback(settings: Settings) -> FeedbackStore | None:
         return None
 
 
+def _shared_store(settings: Settings) -> PostgresStore | None:
+    """Several replicas' store (DATABASE_URL), or None: the data directory's SQLite files."""
+    from bot.core.postgres import PostgresStore
+
+    return PostgresStore(settings.database_url) if settings.database_url else None
+
+
+def _feedback_store(settings: Settings) -> tuple[Feedback, str]:
+    """Votes and the question log, and where they are: PostgreSQL or the data directory."""
+    shared = _shared_store(settings)
+    if shared is not None:
+        return shared, shared.where
+    store = FeedbackStore.open(settings.data_dir)
+    return store, str(store.path)
+
+
 def _feedback(settings: Settings) -> int:
     try:
-        store = FeedbackStore.open(settings.data_dir)
+        store, where = _feedback_store(settings)
         passages, worst = store.by_passage(), store.most_down_voted()
-    except FeedbackError as exc:
+    except (FeedbackError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not passages:
-        print(f"No votes yet in {store.path}.")
+        print(f"No votes yet in {where}.")
         return 0
-    print(f"Votes per passage ({store.path}):")
+    print(f"Votes per passage ({where}):")
     for row in passages:
         print(f"  {row.passage_id}  👍 {row.up:>4}  👎 {row.down:>4}")
     if worst:
@@ -264,6 +284,11 @@ def _serve_telegram(
     except NetworkError as exc:
         log.error("cannot reach the Telegram Bot API at start (%s); exiting", exc)
         return EXIT_UNREACHABLE
+    try:  # also before the model loads: a replica without its database exits at once
+        shared = _shared_store(settings)
+    except StoreError as exc:
+        log.error("%s", exc)
+        return EXIT_UNREACHABLE
     for name in discard_unfinished(settings.uploads_dir):  # the journal brings it back
         log.warning("upload %s was stopped while indexing: discarded, it is redone", name)
     deferred = Deferred()  # serve what is indexed now, index the rest in the background
@@ -283,8 +308,10 @@ def _serve_telegram(
         admin_chat_ids=settings.admin_chat_ids,
         uploads=shelf.directory,
         index_after_start=tuple(path.name for path in deferred.paths),
+        question_log_days=settings.question_log_days,
     )
-    services = Services(shelf, Batcher(shelf), options, _open_feedback(settings))
+    feedback = shared if shared is not None else _open_feedback(settings)
+    services = Services(shelf, Batcher(shelf), options, feedback, shared)
     app = build_application(services, token, settings.telegram_api_base_url)
     webhook = None
     if args.webhook_url and secret is not None:

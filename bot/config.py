@@ -46,6 +46,11 @@ class Settings:
     allowed_chat_ids: frozenset[int] | None = None
     # Private chats (users) who may add articles by sending a document, and /reload.
     admin_chat_ids: frozenset[int] = frozenset()
+    # Several replicas: chat state, handled updates, votes and the question log in this
+    # PostgreSQL database (libpq URL) instead of the data directory's SQLite files.
+    database_url: str | None = field(default=None, repr=False)
+    # Questions older than this many days leave the question log (at each start).
+    question_log_days: int = 180
 
     @property
     def uploads_dir(self) -> Path:
@@ -96,6 +101,10 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["allowed_chat_ids"] = _chat_ids("ALLOWED_CHAT_IDS", env)
     if env.get("ADMIN_CHAT_IDS", "").strip():
         values["admin_chat_ids"] = _chat_ids("ADMIN_CHAT_IDS", env)
+    if env.get("DATABASE_URL", "").strip():
+        values["database_url"] = _database_url(env["DATABASE_URL"].strip())
+    if env.get("QUESTION_LOG_DAYS"):
+        values["question_log_days"] = _positive_int("QUESTION_LOG_DAYS", env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)
@@ -107,6 +116,15 @@ def _positive_int(name: str, env: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} must be a positive whole number: got {raw!r}")
     return int(raw)
+
+
+def _database_url(url: str) -> str:
+    """A libpq URL; checked for its shape only (the server is asked at start)."""
+    if not re.match(r"^postgres(ql)?://", url):
+        raise ConfigError(
+            "DATABASE_URL must be a PostgreSQL URL such as postgresql://user:password@host/db"
+        )
+    return url
 
 
 def _chat_ids(name: str, env: Mapping[str, str]) -> frozenset[int]:

@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest, RequestData
 
+from bot.core.stores import UpdateLedger
 from bot.messages import CATALOGS, DEFAULT, ZH_HANS, Messages
 from bot.telegram import state
 from bot.telegram.delivery import RetryingRateLimiter
@@ -41,7 +42,8 @@ from bot.telegram.handlers import buttons, commands, errors, inline, questions, 
 from bot.telegram.handlers.access import guarded
 from bot.telegram.journal import JournalError, UpdateJournal
 from bot.telegram.liveness import PROBE_SECONDS, Liveness
-from bot.telegram.persistence import SqlitePersistence
+from bot.telegram.persistence import SqlitePersistence, StatePersistence
+from bot.telegram.questionlog import forget_old_questions
 from bot.telegram.state import Services
 
 log = logging.getLogger(__name__)
@@ -74,9 +76,13 @@ class JournaledApplication(Application):
     replay at start and Telegram delivering it again cannot both answer. It is marked
     handled once every handler group has run (a handler's exception counts: the error
     handler has answered); a stop that cancels it leaves it for the replay.
+
+    One of several replicas (``shared``): the chat state is written through before the
+    update is marked handled, so the chat's next update, on any replica, reads it.
     """
 
-    journal: UpdateJournal | None = None
+    journal: UpdateLedger | None = None
+    shared: bool = False
 
     async def process_update(self, update: object) -> None:
         journal = self.journal
@@ -89,6 +95,8 @@ class JournaledApplication(Application):
         handled = False
         try:
             await super().process_update(update)
+            if self.shared and self.persistence is not None:
+                await self.update_persistence()
             handled = True
         finally:  # at once, on the loop: every await here would widen the duplicate window
             journal.release(update.update_id, handled)
@@ -109,7 +117,7 @@ class _PollingRequest(HTTPXRequest):
     makes SIGTERM prompt, and logs the outage once instead of a traceback per attempt.
     """
 
-    def __init__(self, liveness: Liveness | None, journal: UpdateJournal | None) -> None:
+    def __init__(self, liveness: Liveness | None, journal: UpdateLedger | None) -> None:
         super().__init__(connection_pool_size=1)
         self._liveness = liveness
         self._journal = journal
@@ -150,7 +158,7 @@ class _PollingRequest(HTTPXRequest):
         return code, payload
 
 
-def _journal_batch(journal: UpdateJournal, payload: bytes) -> None:
+def _journal_batch(journal: UpdateLedger, payload: bytes) -> None:
     """Record a ``getUpdates`` answer; a journal that fails costs durability, not answers."""
     try:
         answer = json.loads(payload)
@@ -194,17 +202,25 @@ def build_application(services: Services, token: str, base_url: str | None = Non
             builder = builder.base_file_url(base_url.rstrip("/")[: -len("bot")] + "file/bot")
     if options.read_timeout is not None:
         builder = builder.read_timeout(options.read_timeout)
-    journal = open_journal(options.journal) if options.journal is not None else None
+    shared = services.shared
+    journal: UpdateLedger | None = shared
+    if shared is None and options.journal is not None:
+        journal = open_journal(options.journal)
     polling = _PollingRequest(services.liveness, journal)
     builder = builder.get_updates_request(polling)
-    if options.state_file is not None:
-        # Per chat: the last turn, the language, the answers its buttons refer to. bot_data
-        # holds the live services, not state: it is never persisted.
-        only_chats = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
+    # Per chat: the last turn, the language, the answers its buttons refer to. bot_data
+    # holds the live services, not state: it is never persisted.
+    only_chats = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
+    if shared is not None:
+        builder = builder.persistence(
+            StatePersistence(shared, shared.where, store_data=only_chats)
+        )
+    elif options.state_file is not None:
         builder = builder.persistence(SqlitePersistence(options.state_file, store_data=only_chats))
     app = builder.build()
     assert isinstance(app, JournaledApplication)
     app.journal = journal
+    app.shared = shared is not None
     polling.polling = lambda: app.updater is not None and app.updater.running
     state.install(app, services)
     register(app)
@@ -247,6 +263,7 @@ async def _post_init(app: Application) -> None:
         log.warning("could not set the command menu: %s", exc)
     if services.liveness is not None and services.options.webhook:
         app.bot_data[_PROBE] = asyncio.create_task(_probe_webhook(app, services.liveness))
+    await forget_old_questions(services)
     if services.options.index_after_start:
         say = CATALOGS[services.options.language] if services.options.language else DEFAULT
         job = shelf.index_after_start(app.bot, services, say)

@@ -1,7 +1,13 @@
-"""PTB persistence in one SQLite file: chat, user and bot data survive a restart.
+"""PTB persistence in one SQLite file, or in PostgreSQL shared by several replicas.
 
 :class:`SqlitePersistence` is a :class:`telegram.ext.BasePersistence` for
-``Application.builder().persistence(...)``. What it promises:
+``Application.builder().persistence(...)`` over the SQLite file; :class:`StatePersistence`
+is the same over any :class:`bot.core.stores.RowStore`, such as
+:class:`bot.core.postgres.PostgresStore`. A *shared* store is written by other replicas
+too: a chat's row is read again before each of its updates (``refresh_chat_data``, which
+PTB calls before the handlers) and written after it (``bot.telegram.adapter`` calls
+``update_persistence`` once an update is handled), so the next update of that chat, on
+whichever replica, reads it. What it promises:
 
 * **JSON, not pickle.** Every value is stored as JSON text, one row per ``(kind, id)``:
   ``("chat", "<chat_id>")``, ``("user", "<user_id>")``, ``("bot", "")``,
@@ -61,7 +67,8 @@ from typing import Any, cast
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from bot.telegram.statefile import Key, StateFile
+from bot.core.stores import Key, RowStore, StoreError
+from bot.telegram.statefile import StateFile
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +126,8 @@ def _readable(key: Key, text: str) -> bool:
     return True  # a kind this version does not use: kept, not read
 
 
-class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """PTB persistence in the SQLite file at ``path`` (see the module docstring).
+class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """PTB persistence in ``store``, named ``where`` in log lines (see the module docstring).
 
     ``store_data`` is PTB's :class:`~telegram.ext.PersistenceInput` (default: everything).
     Note that PTB *replaces* ``Application.bot_data`` with :meth:`get_bot_data` during
@@ -130,17 +137,16 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        store: RowStore,
+        where: str,
         *,
         store_data: PersistenceInput | None = None,
         update_interval: float = 10,
-        max_idle_days: float | None = 90,
-        lock_timeout: float = 0.5,
         retry_interval: float = 60,
     ) -> None:
         super().__init__(store_data=store_data, update_interval=update_interval)
-        self.path = Path(path)
-        self.file = StateFile(self.path, max_idle_days=max_idle_days, lock_timeout=lock_timeout)
+        self.file = store
+        self.where = where
         self.retry_interval = retry_interval
         self._opened = False
         self._memory_only = False  # the file is not ours to use this run
@@ -179,7 +185,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         if unreadable:
             log.warning(
                 "persistence: %s has %d rows this version cannot read (first: %r); ignoring them",
-                self.path,
+                self.where,
                 len(unreadable),
                 min(unreadable),
             )
@@ -216,7 +222,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             self._dirty.clear()
             try:
                 await asyncio.to_thread(self.file.store, batch)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, StoreError) as exc:
                 self._dirty.update(batch)  # the newest values are read again from _rows
                 self._retry_at = time.monotonic() + self.retry_interval
                 if self._failing_since is None:
@@ -224,7 +230,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
                     log.warning(
                         "persistence: writing %s failed (%s); serving on from memory, %d "
                         "changes pending, retrying every %gs",
-                        self.path,
+                        self.where,
                         exc,
                         len(self._dirty),
                         self.retry_interval,
@@ -234,7 +240,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             if self._failing_since is not None:
                 log.info(
                     "persistence: %s is writable again after %.0fs; pending changes saved",
-                    self.path,
+                    self.where,
                     time.monotonic() - self._failing_since,
                 )
                 self._failing_since = None
@@ -339,12 +345,37 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             for key, state in self._decoded(_CONVERSATION + name).items()
         }
 
-    # PTB calls these before each update; the in-memory data is authoritative, nothing to do.
+    # PTB calls these before each update. Alone on its file, the in-memory data is
+    # authoritative; a shared store may hold a newer row written by another replica.
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         return None
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
-        return None
+        """Replace ``chat_data`` in place with the store's row if another replica wrote a
+        newer one. A store that cannot be read leaves the data as it is (one warning)."""
+        if not self.file.shared:
+            return
+        await self._ensure_open()
+        key = (_CHAT, str(chat_id))
+        async with self._lock:
+            if key in self._dirty:
+                return  # ours, newer, not yet written: the store's row is older
+            try:
+                row = await asyncio.to_thread(self.file.load, key)
+            except StoreError as exc:
+                self._warn_once("chat_data", chat_id, f"could not be read again ({exc})")
+                return
+            text = row[0] if row is not None else None
+            if text == self._rows.get(key) or (text is not None and not _readable(key, text)):
+                return
+            if text is None:
+                self._rows.pop(key, None)
+            else:
+                self._rows[key] = text
+                self._written[key] = row[1] if row is not None else time.time()
+        chat_data.clear()
+        if text is not None:
+            chat_data.update(json.loads(text))
 
     async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
         return None
@@ -362,6 +393,30 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
                 log.warning(
                     "persistence: %d changes could not be saved to %s before shutdown",
                     len(self._dirty),
-                    self.path,
+                    self.where,
                 )
             await asyncio.to_thread(self.file.checkpoint_and_close)
+
+
+class SqlitePersistence(StatePersistence):
+    """:class:`StatePersistence` in the SQLite file at ``path``: one process (the default)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        store_data: PersistenceInput | None = None,
+        update_interval: float = 10,
+        max_idle_days: float | None = 90,
+        lock_timeout: float = 0.5,
+        retry_interval: float = 60,
+    ) -> None:
+        file = StateFile(Path(path), max_idle_days=max_idle_days, lock_timeout=lock_timeout)
+        super().__init__(
+            file,
+            str(path),
+            store_data=store_data,
+            update_interval=update_interval,
+            retry_interval=retry_interval,
+        )
+        self.path = Path(path)

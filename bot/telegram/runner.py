@@ -49,7 +49,11 @@ async def start_receiving(app: App, webhook: Webhook | None) -> WebhookListener 
         await app.updater.start_polling(error_callback=polling_error)
         return None
     journal = app.journal if isinstance(app, JournaledApplication) else None
-    listener = WebhookListener(Receiver(app, webhook.secret, journal), webhook.path)
+    # One of several replicas: Telegram hears 200 only once the update is handled, so an
+    # update a killed replica had not finished is delivered again, to another replica.
+    answer_first = isinstance(app, JournaledApplication) and app.shared
+    receiver = Receiver(app, webhook.secret, journal, answer_first=answer_first)
+    listener = WebhookListener(receiver, webhook.path)
     listener.listen(webhook.listen, webhook.port)
     await app.bot.set_webhook(webhook.url, secret_token=webhook.secret)
     return listener

@@ -15,8 +15,9 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.core.batcher import Batcher
 from bot.core.engine import ArticleBot
-from bot.core.feedback import FeedbackStore
+from bot.core.postgres import PostgresStore
 from bot.core.shelf import Shelf
+from bot.core.stores import Feedback
 from bot.telegram.indexing import ShelfJobs
 from bot.telegram.limits import RateLimit
 from bot.telegram.liveness import Liveness
@@ -42,6 +43,7 @@ class TelegramOptions:
     admin_chat_ids: frozenset[int] = frozenset()  # may add articles (documents) and /reload
     uploads: Path | None = None  # where admins' documents are saved; None: uploads refused
     index_after_start: tuple[str, ...] = ()  # folder articles left off at start, to index
+    question_log_days: float | None = 180  # questions older than this are dropped; None: kept
 
 
 CHOSEN = "article"  # chat_data: the shelf article the chat chose with /articles
@@ -55,7 +57,9 @@ class Services:
     shelf: Shelf
     batcher: Batcher
     options: TelegramOptions = field(default_factory=TelegramOptions)
-    feedback: FeedbackStore | None = None
+    feedback: Feedback | None = None
+    # Several replicas (DATABASE_URL): chat state and handled updates here, shared by all.
+    shared: PostgresStore | None = None
     limits: RateLimit = field(init=False)
     turned_away: Recent[int, bool] = field(init=False)  # chats told "not allowed" once
     liveness: Liveness | None = field(init=False)

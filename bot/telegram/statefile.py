@@ -27,6 +27,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from bot.core.stores import Key
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -52,8 +54,6 @@ PRUNABLE = ("chat", "user")
 _HEADER = b"SQLite format 3\x00"
 _BUSY, _LOCKED = 5, 6  # SQLite primary result codes for "someone else holds the lock"
 
-Key = tuple[str, str]
-
 
 class _UnusableError(Exception):
     """The file cannot be used this run; ``move_aside`` says whether it is safe to replace."""
@@ -77,8 +77,11 @@ def _is_corruption(exc: sqlite3.Error) -> bool:
 class StateFile:
     """The file at ``path``: opened, checked, migrated and pruned once, then written in batches.
 
-    Its methods block (SQLite calls): the persistence runs them in a worker thread.
+    Its methods block (SQLite calls): the persistence runs them in a worker thread. One
+    process uses it (the data directory's lock, ``bot.instance``): it is not ``shared``.
     """
+
+    shared = False
 
     def __init__(self, path: Path, *, max_idle_days: float | None, lock_timeout: float) -> None:
         self.path = path
@@ -243,6 +246,14 @@ class StateFile:
             with contextlib.suppress(sqlite3.Error):
                 self.db.close()
             self.db = None
+
+    def load(self, key: Key) -> tuple[str, float] | None:
+        """One row as the file holds it now."""
+        db = self.db if self.db is not None else self._connect()
+        row = db.execute(
+            "SELECT value, updated_at FROM data WHERE kind = ? AND id = ?", key
+        ).fetchone()
+        return (str(row[0]), float(row[1])) if row is not None else None
 
     def store(self, batch: dict[Key, str | None]) -> None:
         """Write the batch (None: delete the row) in one transaction."""

@@ -24,7 +24,8 @@ import tornado.web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.telegram.journal import JournalError, UpdateJournal
+from bot.core.stores import UpdateLedger
+from bot.telegram.journal import JournalError
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,20 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 @dataclass
 class Receiver:
-    """Where an accepted update goes: the journal first, then the Application's queue."""
+    """Where an accepted update goes: the journal first, then the Application's queue; or,
+    ``answer_first`` (several replicas), handled here before the 200 (see
+    ``bot.core.postgres``: no replica keeps an update only it could replay)."""
 
     app: Application[Any, Any, Any, Any, Any, Any]
     secret: str
-    journal: UpdateJournal | None
+    journal: UpdateLedger | None
+    answer_first: bool = False
 
     async def accept(self, data: dict[str, Any]) -> None:
         update = Update.de_json(data, self.app.bot)
+        if self.answer_first:
+            await self.app.process_update(update)
+            return
         if self.journal is not None:
             try:
                 await asyncio.to_thread(self.journal.record, [data])

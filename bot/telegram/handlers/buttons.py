@@ -135,7 +135,8 @@ async def on_vote(press: Press[cb.Vote]) -> None:
 
     def record() -> None:  # off the event loop: SQLite may wait for a lock
         with services.feedback_lock:
-            store.vote(chat_id, remembered.question, passage_id, data.vote == "u")
+            up = data.vote == "u"
+            store.vote(chat_id, remembered.question, passage_id, up, remembered.source.title)
 
     try:
         await asyncio.to_thread(record)

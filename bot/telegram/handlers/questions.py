@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -12,6 +13,7 @@ from telegram.error import TelegramError
 from bot.render.html import answer_blocks, esc
 from bot.telegram import keyboards, remembered
 from bot.telegram.language import speak
+from bot.telegram.questionlog import log_question
 from bot.telegram.sending import reply
 from bot.telegram.state import QUOTED, BotContext
 
@@ -69,6 +71,7 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
             log.debug("typing indicator failed: %s", exc)
     chat_data = context.chat_data if chat is not None else None
     turn = remembered.last_turn(chat_data)
+    started = time.perf_counter()
     try:
         result = await services.batcher.ask(question, turn, services.chosen(chat_data))
     except Exception:
@@ -84,3 +87,6 @@ async def answer(update: Update, context: BotContext, question: str, echo: bool 
     if echo:  # asked by a button: show which question this answers
         blocks.insert(0, f"❓ <b>{esc(question)}</b>")
     await reply(update, blocks, keyboards.for_answer(services, say, result, chat_data))
+    if chat is not None:
+        how = "button" if echo else "follow-up" if result.context else "question"
+        await log_question(services, chat.id, result, (time.perf_counter() - started) * 1e3, how)
