@@ -12,10 +12,15 @@ from bot.core.engine import ArticleBot
 from bot.core.shelf import Shelf, ShelfError
 from corpus.ingest import ArticleError, load_article
 from corpus.model import Article
+from embeddings.dictionary import load_dictionary
 from embeddings.encoder import Encoder, load_encoder
+from embeddings.indexed import index_article
 from embeddings.passages import passages_of
+from embeddings.passagestore.interface import IndexedArticle, PassageStore, StoredArticle
+from embeddings.passagestore.local import LocalStore
+from embeddings.passagestore.postgres import PostgresStore
 from embeddings.retrieval import Retriever
-from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, load_or_build
+from embeddings.store import DICTIONARY_DIR, FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,21 @@ log = logging.getLogger(__name__)
 def build_core(settings: Settings) -> ArticleBot:
     """The one article of ``settings.article``: what the tools and most tests need."""
     encoder = load_encoder(settings.model, settings.data_dir)
-    return _core(load_article(settings.article), encoder, settings.index_dir, settings)
+    article = load_article(settings.article)
+    store = open_store(settings)
+    try:  # one article needs its store only to be read (or indexed into) once
+        return _core(article, settings.article.stem, encoder, store, settings)
+    finally:
+        store.close()
+
+
+def open_store(settings: Settings) -> PassageStore:
+    """Where the shelf's passages are kept: PostgreSQL with pgvector when ``DATABASE_URL`` is
+    set, else the index directories of the data directory. Raises :class:`IndexStoreError`
+    with one line (unreachable, no pgvector) rather than starting without a shelf."""
+    if settings.database_url:
+        return PostgresStore(settings.database_url)
+    return LocalStore(_indexes(settings))
 
 
 @dataclass
@@ -47,18 +66,21 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
     with ``deferred``, so is one whose index would have to be built first (noted there).
     """
     encoder = load_encoder(settings.model, settings.data_dir)
+    store = open_store(settings)
+    indexed: dict[str, StoredArticle] | None = None  # what the store holds, read once
 
     def load(path: Path, name: str, inside: Path | None) -> ArticleBot:
+        nonlocal indexed
         article = load_article(path, inside)
-        index_dir = settings.shelf_index_dir(name)
-        waits = deferred is not None and deferred.active and inside is not None
-        if waits and not _index_current(index_dir, article, encoder):
-            assert deferred is not None
-            deferred.paths.append(path)
-            raise ArticleError("not indexed yet: it is indexed after the start")
-        return _core(article, encoder, index_dir, settings)
+        if deferred is not None and deferred.active and inside is not None:
+            if indexed is None:
+                indexed = {a.name: a for a in store.articles()}
+            if not _index_current(indexed.get(name), article, encoder):
+                deferred.paths.append(path)
+                raise ArticleError("not indexed yet: it is indexed after the start")
+        return _core(article, name, encoder, store, settings)
 
-    shelf = Shelf(load, settings.articles_dir)
+    shelf = Shelf(load, settings.articles_dir, store=store)
     for path in settings.shelf_files:
         try:
             shelf.add(path)
@@ -72,35 +94,58 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
     return shelf
 
 
-def _core(article: Article, encoder: Encoder, index_dir: Path, settings: Settings) -> ArticleBot:
-    stored = load_or_build(index_dir, article.content_hash, passages_of(article), encoder)
+def _core(
+    article: Article, name: str, encoder: Encoder, store: PassageStore, settings: Settings
+) -> ArticleBot:
+    indexed, rebuilt = _indexed(article, name, encoder, store, settings)
     log.info(
         "ready: %s (%d passages, model %s, index %s)",
         article.title,
-        len(stored.passages),
+        len(indexed.passages),
         encoder.model_id,
-        "rebuilt" if stored.rebuilt else "reused",
+        "rebuilt" if rebuilt else "reused",
     )
-    retriever = Retriever.from_stored(stored, encoder)
-    facts = {"Index": f"format {stored.manifest['format']}, {stored.manifest['index_type']}"}
+    dictionary = load_dictionary(_indexes(settings) / DICTIONARY_DIR)
+    retriever = Retriever.from_indexed(indexed, encoder, dictionary=dictionary)
+    facts = {"Index": f"{type(store).__name__}, format {FORMAT_VERSION}"}
     figures = _last_eval(settings.data_dir / "eval.json")
     if figures:
         facts["Gold set (last eval)"] = figures
     return ArticleBot(article, retriever, facts=facts)
 
 
-def _index_current(index_dir: Path, article: Article, encoder: Encoder) -> bool:
-    """Does the manifest say this index was built for this article, model and format?
-    (The full check, file hashes included, is ``load_or_build``'s when it loads it.)"""
-    try:
-        manifest = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and (
-        manifest.get("format") == FORMAT_VERSION
-        and manifest.get("article_sha256") == article.content_hash
-        and manifest.get("model") == encoder.model_id
+def _indexed(
+    article: Article, name: str, encoder: Encoder, store: PassageStore, settings: Settings
+) -> tuple[IndexedArticle, bool]:
+    """The article as the store holds it, indexed (and stored) now if it is not, or stale."""
+    passages = passages_of(article)
+    found = store.get(name)
+    if (
+        found is not None
+        and _index_current(found.summary(), article, encoder)
+        and found.dimension == encoder.dimension
+        and list(found.passages) == passages
+    ):
+        return found, False
+    dictionary = load_dictionary(_indexes(settings) / DICTIONARY_DIR)
+    fresh = index_article(name, article.content_hash, passages, encoder, dictionary)
+    store.put(fresh)
+    return fresh, True
+
+
+def _index_current(stored: StoredArticle | None, article: Article, encoder: Encoder) -> bool:
+    """Was the stored article indexed from this text with this model? (A local index's files
+    are checked against their hashes when it is read.)"""
+    return (
+        stored is not None
+        and stored.content_hash == article.content_hash
+        and stored.model == encoder.model_id
     )
+
+
+def _indexes(settings: Settings) -> Path:
+    """The data directory's folder of index directories (and of the dictionary's tables)."""
+    return settings.index_dir.parent
 
 
 def _last_eval(path: Path) -> str | None:

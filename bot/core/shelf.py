@@ -8,9 +8,10 @@ encoded once however many articles are searched for it.
 Fused scores are min-max normalised per article, so they cannot say which article
 answers best. Across the shelf an answer is chosen by what *is* comparable: an
 answer beats a refusal, then the higher dense (cosine) similarity of the best
-quote wins. Before the full search, articles are shortlisted by the best dense
-score of any of their passages, one matrix product each, so a large shelf costs
-little more than a small one (``python -m bot bench`` measures it).
+quote wins. Before the full search, articles are shortlisted by one search of the
+whole shelf in its passage store (:mod:`embeddings.passagestore`: every article's
+passages in one index, local files or PostgreSQL), so a large shelf costs little more
+than a small one (``python -m bot bench`` measures it).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import numpy as np
 
 from bot.core.answer import Answer, Quote
 from bot.core.engine import ArticleBot
@@ -35,6 +34,8 @@ from corpus.model import Article
 from corpus.reading import short_path
 from embeddings.errors import EmbeddingError, IndexStoreError
 from embeddings.passages import Passage
+from embeddings.passagestore.interface import Match, PassageStore
+from embeddings.retrieval import CANDIDATES
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ class Shelf:
     directory: Path | None = None
     pinned: list[Path] = field(default_factory=list)
     shortlist: int = SHORTLIST
+    # Where the shelf's passages are searched as one; None: ready-made cores, searched each.
+    store: PassageStore | None = None
     _items: dict[str, _Shelved] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -237,23 +240,32 @@ class Shelf:
         return None
 
     def _shortlists(self, items: dict[str, _Shelved], texts: list[str]) -> list[list[str]]:
-        """Per question, the articles worth a full search: those whose best passage is closest.
+        """Per question, the articles worth a full search, from one search of the whole shelf.
 
-        The texts encoded here are the ones each article will search for, so the
-        articles' own searches find them in the encoder's query cache.
+        The store's closest paragraphs and sentences give each article the retriever's own
+        dense score of its best passage (paragraph and best sentence averaged; a passage the
+        search did not reach counts as the lowest it found), the closest articles are kept,
+        and the article of the best BM25 passage joins them: an exact name or number is what
+        dense vectors blur. The texts encoded here are the ones each article will search for,
+        so the articles' own searches find them in the encoder's query cache.
         """
         names = list(items)
         if not texts:
             return []
-        if len(names) <= self.shortlist:
+        if len(names) <= self.shortlist or self.store is None:
             return [names for _ in texts]
         encoder = items[names[0]].bot.retriever.encoder
         vectors = encoder.encode_queries(texts)
-        best = np.stack(
-            [items[n].bot.retriever.dense_scores(vectors).max(axis=1) for n in names], axis=1
-        )
-        order = np.argsort(-best, axis=1, kind="stable")[:, : self.shortlist]
-        return [[names[j] for j in row] for row in order]
+        paragraphs = self.store.dense(vectors, CANDIDATES, articles=names)
+        sentences = self.store.dense(vectors, CANDIDATES, articles=names, level="sentence")
+        out = []
+        for text, found, said in zip(texts, paragraphs, sentences, strict=True):
+            chosen = _closest_articles(found, said, self.shortlist)
+            lexical = self.store.lexical(text, 1, articles=names)
+            if lexical and lexical[0].article not in chosen:
+                chosen.append(lexical[0].article)
+            out.append(chosen or names[: self.shortlist])
+        return out
 
     def show(self, name: str, passage: Passage, simplified: bool) -> Quote:
         """:meth:`ArticleBot.show`, naming the article: for walking to another paragraph."""
@@ -388,6 +400,24 @@ def _stamped(answer: Answer, name: str, title: str | None) -> Answer:
         quotes=tuple(stamp(q) for q in answer.quotes),
         closest=stamp(answer.closest) if answer.closest else None,
     )
+
+
+def _closest_articles(paragraphs: list[Match], sentences: list[Match], count: int) -> list[str]:
+    """The ``count`` articles whose best passage scores highest, as the retriever scores it."""
+    if not paragraphs and not sentences:
+        return []
+    floor_p = min((m.score for m in paragraphs), default=0.0)
+    floor_s = min((m.score for m in sentences), default=0.0)
+    best_sentence: dict[tuple[str, int], float] = {}
+    for m in sentences:
+        key = (m.article, m.position)
+        best_sentence[key] = max(best_sentence.get(key, m.score), m.score)
+    paragraph = {(m.article, m.position): m.score for m in paragraphs}
+    best: dict[str, float] = {}
+    for key in paragraph.keys() | best_sentence.keys():
+        score = (paragraph.get(key, floor_p) + best_sentence.get(key, floor_s)) / 2
+        best[key[0]] = max(best.get(key[0], score), score)
+    return sorted(best, key=lambda name: (-best[name], name))[:count]
 
 
 def _preference(answer: Answer) -> tuple[bool, float]:
