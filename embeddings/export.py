@@ -37,24 +37,27 @@ from embeddings.convert import (
     sibling_dir,
     weights_file,
 )
+from embeddings.pieces import write_piece_model
 
 log = logging.getLogger(__name__)
 
 # Bump when the files written here change, so exports from an older exporter are redone.
-EXPORTER_VERSION = 2
+EXPORTER_VERSION = 3  # 3: the SentencePiece model of the tokenizer (encoder/pieces.py)
 GRAPH_FILE = "model.onnx"
 # The graph's weights beside it: ONNX Runtime memory-maps an external data file where it
 # copies weights embedded in the protobuf (56 MB less resident, measured with one session).
 GRAPH_DATA_FILE = "model.onnx.data"
 WORD_TABLE_FILE = "word_embeddings.q4_0"
 CONFIG_FILE = "encoder.json"
-TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_FILE = "tokenizer.json"  # what the parity tests and the exporter read
+PIECES_FILE = "tokenizer.model"  # the same vocabulary for SentencePiece: what serving reads
 _REQUIRED_FILES = (
     GRAPH_FILE,
     GRAPH_DATA_FILE,
     WORD_TABLE_FILE,
     CONFIG_FILE,
     TOKENIZER_FILE,
+    PIECES_FILE,
     SIZES_FILE,
 )
 _OPSET = 17
@@ -99,6 +102,7 @@ def export_onnx(checkpoint: Path, target: Path) -> Path:
         config = _write_graph(checkpoint, building)
         _write_word_table(building, config)
         shutil.copyfile(checkpoint / TOKENIZER_FILE, building / TOKENIZER_FILE)
+        write_piece_model(building / TOKENIZER_FILE, building / PIECES_FILE)
         config["source"] = export_source(checkpoint)
         (building / CONFIG_FILE).write_text(json.dumps(config, indent=1), encoding="utf-8")
         install_dir(building, target)

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
-from tokenizers import Tokenizer
 
 from embeddings.convert import Q4_0_BLOCK, QK
 from embeddings.encoder.base import QueryCache, TextKind, TokenStates, cached_queries, prefix_tokens
 from embeddings.errors import EmbeddingError
-from embeddings.export import CONFIG_FILE, GRAPH_FILE, TOKENIZER_FILE, WORD_TABLE_FILE
+from embeddings.export import CONFIG_FILE, GRAPH_FILE, PIECES_FILE, WORD_TABLE_FILE
+from embeddings.pieces import PieceTokenizer
 
 # Texts per forward call, and padded tokens per call: sorting by length and capping both
 # keeps a long passage from padding 63 short ones to its length.
@@ -75,25 +75,24 @@ class OnnxEncoder:
 
     model_id: str
     session: ort.InferenceSession
-    # Parsing the 250k-piece vocabulary is the slowest step of a start (~0.9 s): it runs on
-    # a thread (the Rust parser releases the GIL) while the article and its index load,
-    # and the first text to encode waits for it.
-    loading: Future[Tokenizer] = field(repr=False, compare=False)
+    # Building the 250k-piece trie is the slowest step of a start: it runs on a thread
+    # while the article and its index load, and the first text to encode waits for it.
+    loading: Future[PieceTokenizer] = field(repr=False, compare=False)
     words: WordTable
     prompts: dict[str, str]
     query_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
 
     @cached_property
-    def tokenizer(self) -> Tokenizer:
+    def tokenizer(self) -> PieceTokenizer:
         try:
             return self.loading.result()
-        except Exception as exc:  # the tokenizers library raises plain Exception
+        except Exception as exc:  # SentencePiece raises OSError or RuntimeError
             raise EmbeddingError(f"cannot load the tokenizer of {self.model_id}: {exc}") from exc
 
     @cached_property
     def prefix_tokens(self) -> dict[str, int]:
         return {
-            kind: prefix_tokens(lambda text: len(self.tokenizer.encode(text).ids), prompt)
+            kind: prefix_tokens(lambda text: len(self.tokenizer.encode(text)), prompt)
             for kind, prompt in self.prompts.items()
         }
 
@@ -122,8 +121,8 @@ class OnnxEncoder:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         states: list[TokenStates | None] = [None] * len(texts)
         prompt = self.prompts[kind]
-        encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        encoded = self.tokenizer.encode_batch([prompt + t for t in texts])
+        ids = [np.asarray(e, dtype=np.int64) for e in encoded]
         for batch in _batches(ids):
             hidden, mask = self._forward([ids[i] for i in batch])
             counts = mask.sum(axis=1, keepdims=True)
@@ -183,7 +182,7 @@ def load_onnx_encoder(model_id: str, directory: Path, threads: int) -> OnnxEncod
     """The exported model in ``directory`` (see ``embeddings.export``) in one session."""
     try:
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        loading = _load_tokenizer(directory / TOKENIZER_FILE, config["max_tokens"])
+        loading = _load_tokenizer(directory / PIECES_FILE, config["max_tokens"])
         session = ort.InferenceSession(
             str(directory / GRAPH_FILE),
             session_options(threads),
@@ -201,17 +200,15 @@ def load_onnx_encoder(model_id: str, directory: Path, threads: int) -> OnnxEncod
     )
 
 
-def _load_tokenizer(path: Path, max_tokens: int) -> Future[Tokenizer]:
-    """The tokenizer, parsed on a daemon thread; its file is checked here, synchronously."""
+def _load_tokenizer(path: Path, max_tokens: int) -> Future[PieceTokenizer]:
+    """The tokenizer, loaded on a daemon thread; its file is checked here, synchronously."""
     if not path.is_file():
         raise FileNotFoundError(f"{path.name} is missing")  # worded by the loader
-    loading: Future[Tokenizer] = Future()
+    loading: Future[PieceTokenizer] = Future()
 
     def load() -> None:
         try:
-            tokenizer = Tokenizer.from_file(str(path))
-            tokenizer.enable_truncation(max_tokens)
-            tokenizer.no_padding()
+            tokenizer = PieceTokenizer.load(path, max_tokens)
         except BaseException as exc:  # handed to whoever encodes first
             loading.set_exception(exc)
         else:
