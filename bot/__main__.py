@@ -24,6 +24,7 @@ from bot.core.stores import Feedback, StoreError
 from bot.logsetup import configure_logging
 from bot.messages import CATALOGS, DEFAULT, language_of
 from corpus.ingest import ArticleError
+from embeddings.encoder import prefetch
 from embeddings.errors import EmbeddingError, IndexStoreError
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _ask(args: argparse.Namespace, settings: Settings, leave: bool = False) -> int:
     """``leave``: exit the process once everything is printed, with the shelf still held."""
+    prefetch(settings.model, settings.data_dir)  # the tokenizer loads beside the imports
     from bot.build import build_shelf
     from bot.render.text import render_answer
 
@@ -164,6 +166,7 @@ def _ask(args: argparse.Namespace, settings: Settings, leave: bool = False) -> i
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:
+    prefetch(settings.model, settings.data_dir)  # the tokenizer loads beside the imports
     from bot.build import build_shelf
     from bot.console import ConsoleAdapter
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import unicodedata
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,39 @@ class PieceTokenizer:
         spaced = text.replace(" ", SPACE)
         spaced = spaced if spaced.startswith(SPACE) else SPACE + spaced
         return list(self.processor.encode(spaced))
+
+
+_LOADING: dict[tuple[Path, int, int, int], Future[PieceTokenizer]] = {}
+_LOADING_LOCK = threading.Lock()
+
+
+def load_in_background(path: Path, max_tokens: int) -> Future[PieceTokenizer]:
+    """The tokenizer in ``path``, loaded once per process on a daemon thread.
+
+    Building the 250k-piece trie is the slowest step of a start, and SentencePiece releases
+    the GIL while it loads: started first (``embeddings.encoder.load.prefetch``), it runs
+    beside the imports and the article's load, and the first text to encode waits for what
+    is left. A file replaced since (a new export) is loaded anew.
+    """
+    stat = path.stat()  # a missing file is the caller's error, now, not the first encode's
+    key = (path.resolve(), stat.st_size, stat.st_mtime_ns, max_tokens)
+    with _LOADING_LOCK:
+        loading = _LOADING.get(key)
+        if loading is None:
+            loading = _LOADING[key] = Future()
+            threading.Thread(
+                target=_load, args=(path, max_tokens, loading), name="tokenizer", daemon=True
+            ).start()
+    return loading
+
+
+def _load(path: Path, max_tokens: int, loading: Future[PieceTokenizer]) -> None:
+    try:
+        tokenizer = PieceTokenizer.load(path, max_tokens)
+    except BaseException as exc:  # handed to whoever encodes first
+        loading.set_exception(exc)
+    else:
+        loading.set_result(tokenizer)
 
 
 def write_piece_model(tokenizer_json: Path, target: Path) -> None:

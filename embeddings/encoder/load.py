@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -45,6 +46,26 @@ def onnx_path(data_dir: Path) -> Path:
 
     checkpoint = Path(model_path(DEFAULT_MODEL, data_dir))
     return ensure_export(checkpoint, data_dir / "models" / _EXPORTED_DIR)
+
+
+def prefetch(spec: str, data_dir: Path) -> None:
+    """Start loading the tokenizer of an already exported default model, and return at once.
+
+    A command that will answer calls this first, so the slowest step of its start overlaps
+    its imports and the article's load; :func:`load_encoder` then finds it under way.
+    Anything missing or unreadable is left for :func:`load_encoder` to build or report.
+    """
+    if spec != DEFAULT_MODEL:
+        return
+    from embeddings.export import CONFIG_FILE, PIECES_FILE
+    from embeddings.pieces import load_in_background
+
+    exported = data_dir / "models" / _EXPORTED_DIR
+    try:
+        config = json.loads((exported / CONFIG_FILE).read_text(encoding="utf-8"))
+        load_in_background(exported / PIECES_FILE, int(config["max_tokens"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return
 
 
 def default_backend(spec: str) -> Backend:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import mmap
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,7 +24,7 @@ from embeddings.convert import Q4_0_BLOCK, QK
 from embeddings.encoder.base import QueryCache, TextKind, TokenStates, cached_queries, prefix_tokens
 from embeddings.errors import EmbeddingError
 from embeddings.export import CONFIG_FILE, GRAPH_FILE, PIECES_FILE, WORD_TABLE_FILE
-from embeddings.pieces import PieceTokenizer
+from embeddings.pieces import PieceTokenizer, load_in_background
 
 # Texts per forward call, and padded tokens per call: sorting by length and capping both
 # keeps a long passage from padding 63 short ones to its length.
@@ -75,8 +74,8 @@ class OnnxEncoder:
 
     model_id: str
     session: ort.InferenceSession
-    # Building the 250k-piece trie is the slowest step of a start: it runs on a thread
-    # while the article and its index load, and the first text to encode waits for it.
+    # The tokenizer loads on a thread (embeddings.pieces.load_in_background): the first
+    # text to encode waits for it.
     loading: Future[PieceTokenizer] = field(repr=False, compare=False)
     words: WordTable
     prompts: dict[str, str]
@@ -182,7 +181,7 @@ def load_onnx_encoder(model_id: str, directory: Path, threads: int) -> OnnxEncod
     """The exported model in ``directory`` (see ``embeddings.export``) in one session."""
     try:
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        loading = _load_tokenizer(directory / PIECES_FILE, config["max_tokens"])
+        loading = load_in_background(directory / PIECES_FILE, config["max_tokens"])
         session = ort.InferenceSession(
             str(directory / GRAPH_FILE),
             session_options(threads),
@@ -199,20 +198,3 @@ def load_onnx_encoder(model_id: str, directory: Path, threads: int) -> OnnxEncod
         prompts=config["prompts"],
     )
 
-
-def _load_tokenizer(path: Path, max_tokens: int) -> Future[PieceTokenizer]:
-    """The tokenizer, loaded on a daemon thread; its file is checked here, synchronously."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path.name} is missing")  # worded by the loader
-    loading: Future[PieceTokenizer] = Future()
-
-    def load() -> None:
-        try:
-            tokenizer = PieceTokenizer.load(path, max_tokens)
-        except BaseException as exc:  # handed to whoever encodes first
-            loading.set_exception(exc)
-        else:
-            loading.set_result(tokenizer)
-
-    threading.Thread(target=load, name="tokenizer", daemon=True).start()
-    return loading
