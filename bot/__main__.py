@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     index = sub.add_parser("index", parents=[common], help="build the index for an article")
     index.add_argument("path", type=Path, nargs="?", help="the article (default: --article)")
+    ingest = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="index a folder of articles or a JSON-lines export into the shelf's store "
+        "(skips what is already there: safe to rerun after a kill)",
+    )
+    ingest.add_argument("source", type=Path, help="a folder of .txt/.md files, or a .jsonl file")
     tg = sub.add_parser("telegram", parents=[common], help="run the Telegram bot")
     tg.add_argument("--webhook-url", help="public HTTPS URL; without it the bot polls")
     tg.add_argument("--listen", default="0.0.0.0", help="webhook listening address")
@@ -238,11 +245,21 @@ def _index(settings: Settings) -> int:
     shelf = build_shelf(settings)
     for entry in shelf.entries():
         core = shelf.get(entry.name)
-        where = settings.shelf_index_dir(entry.name)
+        where = "the database" if settings.database_url else settings.shelf_index_dir(entry.name)
         print(f"indexed {entry.paragraphs} paragraphs of “{entry.title}” in {where}")
         for repair in core.article.repairs if core else ():  # what cleaning changed
             print(f"  cleaned: {repair}")
     return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.tools.bulk import ingest
+
+    report = ingest(settings, args.source, progress=sys.stderr.isatty())
+    for name, why in report.failed:
+        print(f"failed: {name}: {why}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed else 0
 
 
 # Exit codes of ``python -m bot telegram`` an operator (or a restart policy) can act on.
@@ -440,7 +457,7 @@ def main(argv: Sequence[str] | None = None, *, process: bool = False) -> int:
             return _bench(args, settings)
         if args.command == "soak":
             return _soak(args, settings)
-        return _index(settings)
+        return _ingest(args, settings) if args.command == "ingest" else _index(settings)
     except (ConfigError, ArticleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -97,7 +97,7 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
 def _core(
     article: Article, name: str, encoder: Encoder, store: PassageStore, settings: Settings
 ) -> ArticleBot:
-    indexed, rebuilt = _indexed(article, name, encoder, store, settings)
+    indexed, rebuilt = ensure_indexed(article, name, encoder, store, settings)
     log.info(
         "ready: %s (%d passages, model %s, index %s)",
         article.title,
@@ -114,7 +114,7 @@ def _core(
     return ArticleBot(article, retriever, facts=facts)
 
 
-def _indexed(
+def ensure_indexed(
     article: Article, name: str, encoder: Encoder, store: PassageStore, settings: Settings
 ) -> tuple[IndexedArticle, bool]:
     """The article as the store holds it, indexed (and stored) now if it is not, or stale."""

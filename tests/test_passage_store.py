@@ -3,14 +3,19 @@ embedded one over index directories, and PostgreSQL with pgvector on a real serv
 
 from __future__ import annotations
 
+import socket
+import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from embeddings.errors import IndexStoreError
 from embeddings.passagestore.interface import PassageStore
 from embeddings.passagestore.local import LocalStore
-from embeddings.passagestore.postgres import PostgresStore
+from embeddings.passagestore.postgres import PostgresStore, migrations
 from embeddings.passagestore.testing import PassageStoreContract
 
 
@@ -28,3 +33,51 @@ class TestPostgresStore(PassageStoreContract):
         store = PostgresStore(postgres_url)
         yield store
         store.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_database_is_one_clear_line() -> None:
+    port = _closed_port()
+    expected = rf"^cannot reach shelf on 127\.0\.0\.1:{port}: "
+    with pytest.raises(IndexStoreError, match=expected) as caught:
+        PostgresStore(f"postgresql://bot:secret@127.0.0.1:{port}/shelf")
+    assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_a_database_without_pgvector_is_one_clear_line(postgres_url: str) -> None:
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("DROP EXTENSION vector")
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        with pytest.raises(IndexStoreError, match="has no pgvector extension") as caught:
+            PostgresStore(postgres_url.replace("//postgres@", f"//{role}@", 1))
+        assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_several_stores_opening_one_database_at_once_migrate_it_once(postgres_url: str) -> None:
+    opened: list[PostgresStore] = []
+    threads = [
+        threading.Thread(target=lambda: opened.append(PostgresStore(postgres_url)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(opened) == 4
+        with psycopg.connect(postgres_url) as conn:
+            rows = conn.execute("SELECT version, name FROM shelf.migrations").fetchall()
+        assert rows == [(version, name) for version, name, _ in migrations()]
+    finally:
+        for store in opened:
+            store.close()

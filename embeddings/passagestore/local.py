@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,9 @@ from embeddings.store import (
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
+# How long the merged index is trusted without looking at the manifests again: another
+# process's writes are searched within this many seconds, this process's at once.
+RECHECK_SECONDS = 1.0
 
 
 def _stamp(directory: Path) -> tuple[int, int] | None:
@@ -181,6 +185,7 @@ class LocalStore:
         self._lock = threading.Lock()
         self._segments: dict[str, _Segment] = {}
         self._merged: _Merged | None = None
+        self._checked = -RECHECK_SECONDS  # time.monotonic() of the last look
 
     def _path(self, name: str) -> Path:
         """An article's directory. A name is one plain path component: never hidden (the
@@ -197,6 +202,8 @@ class LocalStore:
                 write_index(directory, article)
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index in {directory}: {exc}") from exc
+        finally:
+            self._checked = -RECHECK_SECONDS  # this process's own write is searched at once
 
     def remove(self, name: str) -> bool:
         directory = self._path(name)
@@ -212,6 +219,8 @@ class LocalStore:
             return False
         except OSError as exc:
             raise IndexStoreError(f"cannot remove the index in {directory}: {exc}") from exc
+        finally:
+            self._checked = -RECHECK_SECONDS
         return True
 
     def get(self, name: str) -> IndexedArticle | None:
@@ -251,6 +260,10 @@ class LocalStore:
     def _current(self) -> _Merged:
         """The merged index, brought up to date with the directories as they are now."""
         with self._lock:
+            now = time.monotonic()
+            if self._merged is not None and now - self._checked < RECHECK_SECONDS:
+                return self._merged
+            self._checked = now
             stamps = {n: s for n in self._names() if (s := _stamp(self.directory / n))}
             changed = self._merged is None or set(stamps) != set(self._segments)
             for name, stamp in stamps.items():

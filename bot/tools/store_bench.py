@@ -1,0 +1,115 @@
+"""The passage stores' own cost at scale, on synthetic passages (no encoder in the loop).
+
+``python -m bot.tools.store_bench --passages 20000 [--database-url URL] [--data-dir DIR]``
+fills a fresh store with articles of ten synthetic passages (seeded random unit vectors, two
+sentences each, eight words of a 5,000-word vocabulary), then times what the shelf's
+shortlist asks of it per question: the 100 closest paragraphs, the 100 closest sentences and
+the best BM25 passage over the whole shelf. Prints write throughput, p50/p95 per question
+and this process's peak RSS. Quality is not measured here (random vectors mean nothing):
+that is ``python -m bot bench --shelf-only`` on real articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.bridges import BridgeTables
+from embeddings.passages import Passage
+from embeddings.passagestore.interface import IndexedArticle, PassageStore
+from embeddings.passagestore.local import LocalStore
+from embeddings.passagestore.postgres import PostgresStore
+from embeddings.retrieval import CANDIDATES
+
+DIMENSION = 384
+PER_ARTICLE = 10
+VOCABULARY = 5000
+
+
+def _unit(rng: np.random.Generator, rows: int) -> np.ndarray:
+    vectors = rng.standard_normal((rows, DIMENSION)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def synthetic_article(number: int) -> IndexedArticle:
+    rng = np.random.default_rng(number)
+    passages = []
+    for position in range(1, PER_ARTICLE + 1):
+        words = [f"w{i}" for i in rng.integers(0, VOCABULARY, 8)]
+        text = " ".join(words[:4]) + ". " + " ".join(words[4:]) + "."
+        half = text.index(". ") + 1
+        passages.append(
+            Passage(
+                f"a{number}-p{position}", text, position, None, None, None,
+                ((0, half), (half + 1, len(text))),
+            )
+        )  # fmt: skip
+    return IndexedArticle(
+        f"a{number:07d}",
+        f"{number:064x}",
+        "synthetic",
+        tuple(passages),
+        _unit(rng, PER_ARTICLE),
+        _unit(rng, 2 * PER_ARTICLE),
+        BridgeTables((), {}, tuple(() for _ in passages)),
+        np.empty((0, DIMENSION), np.float32),
+        {},
+    )
+
+
+def run(store: PassageStore, passages: int, questions: int) -> dict[str, float]:
+    articles = passages // PER_ARTICLE
+    start = time.perf_counter()
+    for number in range(articles):
+        store.put(synthetic_article(number))
+        if number and number % 1000 == 0:
+            print(f"  {number * PER_ARTICLE} passages written", flush=True)
+    written = time.perf_counter() - start
+    rng = np.random.default_rng(10**9)
+    times = []
+    for _ in range(questions):
+        vector = _unit(rng, 1)
+        words = " ".join(f"w{i}" for i in rng.integers(0, VOCABULARY, 5))
+        began = time.perf_counter()
+        store.dense(vector, CANDIDATES)
+        store.dense(vector, CANDIDATES, level="sentence")
+        store.lexical(words, 1)
+        times.append(time.perf_counter() - began)
+    ms = np.array(times[1:] or times) * 1000  # the first builds the local store's merged index
+    return {
+        "passages": articles * PER_ARTICLE,
+        "write_s": round(written, 1),
+        "passages_per_s": round(articles * PER_ARTICLE / written, 1),
+        "first_question_ms": round(times[0] * 1000, 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=20_000)
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (with pgvector)")
+    parser.add_argument("--data-dir", type=Path, help="for the local store (default: a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        store: PassageStore = (
+            PostgresStore(args.database_url)
+            if args.database_url
+            else LocalStore((args.data_dir or Path(scratch)) / "indexes")
+        )
+        try:
+            print(run(store, args.passages, args.questions))
+        finally:
+            store.close()
+
+
+if __name__ == "__main__":
+    main()
