@@ -9,7 +9,9 @@ fill them with plain text (console) or escaped HTML (Telegram), so markup never 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -507,9 +509,35 @@ def _traditional(catalog: Messages) -> Messages:
     return Messages(**fields)  # type: ignore[arg-type]
 
 
-ZH_HANT = _traditional(ZH_HANS)
+@cache
+def _zh_hant() -> Messages:
+    return _traditional(ZH_HANS)
 
-CATALOGS: dict[str, Messages] = {"en": EN, "zh-Hans": ZH_HANS, "zh-Hant": ZH_HANT}
+
+class _Catalogs(Mapping[str, Messages]):
+    """The catalogs by language; the Traditional one is converted when first read, not at
+    import, where OpenCC's pass over every sentence cost each start 80 ms."""
+
+    def __getitem__(self, language: str) -> Messages:
+        if language == "zh-Hant":
+            return _zh_hant()
+        return {"en": EN, "zh-Hans": ZH_HANS}[language]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("en", "zh-Hans", "zh-Hant"))
+
+    def __len__(self) -> int:
+        return 3
+
+
+CATALOGS: Mapping[str, Messages] = _Catalogs()
+
+
+def __getattr__(name: str) -> Messages:
+    """``ZH_HANT``, converted on first use like ``CATALOGS["zh-Hant"]``."""
+    if name == "ZH_HANT":
+        return _zh_hant()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 LANGUAGE_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
 
 

