@@ -51,6 +51,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import NamedTuple
 
 log = logging.getLogger(__name__)
@@ -125,11 +126,23 @@ def _is_ideograph(char: str) -> bool:
     return unicodedata.name(char, "").startswith("CJK ")
 
 
+@cache
+def _leaning(char: str) -> int:
+    """+1 for an ideograph only Big5 encodes, -1 for one only GB2312 encodes, else 0.
+
+    Cached: an article repeats a few thousand characters, and asking two codecs (and the
+    Unicode name table) about each occurrence was most of the time an article took to load.
+    """
+    if not _is_ideograph(char):
+        return 0
+    big5, gb2312 = _encodes(char, "big5"), _encodes(char, "gb2312")
+    return int(big5 and not gb2312) - int(gb2312 and not big5)
+
+
 def _script(text: str) -> str:
     """The codec of the line's script: Traditional (big5), Simplified (gb2312) or '' if unsure."""
-    ideographs = [ch for ch in text if _is_ideograph(ch)]
-    traditional = sum(_encodes(ch, "big5") and not _encodes(ch, "gb2312") for ch in ideographs)
-    simplified = sum(_encodes(ch, "gb2312") and not _encodes(ch, "big5") for ch in ideographs)
+    leanings = [_leaning(ch) for ch in text]
+    traditional, simplified = leanings.count(1), leanings.count(-1)
     if traditional == simplified:
         return ""
     return "big5" if traditional > simplified else "gb2312"
