@@ -30,7 +30,7 @@ from embeddings.dictionary import Dictionary
 from embeddings.english import english_stems
 from embeddings.normalize import normalize
 
-if TYPE_CHECKING:  # scipy loads with the first English question (0.4 s of imports)
+if TYPE_CHECKING:  # only for annotations: the tables are built on first use
     from scipy import sparse
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -170,16 +170,11 @@ class Bridges:
         normalised = [normalize(t) for t in texts]
         self._normalised = normalised
         self._word_index = {w: i for i, w in enumerate(tables.words)}
-        docs = [pinyin_tokens(runs) for runs in tables.syllables]
-        self._pinyin_index: dict[str, int] = {}
-        self._pinyin_docs = [
-            [self._pinyin_index.setdefault(t, len(self._pinyin_index)) for t in doc] for doc in docs
-        ]
         self.article_text = "\n".join(normalised)
         self._passages = len(texts)
 
-    # The BM25 tables are built when an English question first needs them: a Chinese
-    # question never does, and a start should not wait for them (or for scipy).
+    # The BM25 tables and the pinyin tokens are built when an English question first needs
+    # them: a Chinese question never does, and a start should not wait for them.
 
     @cached_property
     def _lexicon(self) -> sparse.csr_matrix:
@@ -187,8 +182,23 @@ class Bridges:
         return _bm25(_counts(ids, len(self.tables.words)))
 
     @cached_property
+    def _pinyin_ids(self) -> tuple[dict[str, int], list[list[int]]]:
+        """Each pinyin token's id, and every passage's tokens as ids."""
+        index: dict[str, int] = {}
+        docs = [
+            [index.setdefault(t, len(index)) for t in pinyin_tokens(runs)]
+            for runs in self.tables.syllables
+        ]
+        return index, docs
+
+    @property
+    def _pinyin_index(self) -> dict[str, int]:
+        return self._pinyin_ids[0]
+
+    @cached_property
     def _pinyin(self) -> sparse.csr_matrix:
-        return _bm25(_counts(self._pinyin_docs, len(self._pinyin_index)))
+        index, docs = self._pinyin_ids
+        return _bm25(_counts(docs, len(index)))
 
     def _word_ids(self, text: str) -> list[int]:
         """Every occurrence of one of the article's dictionary words: one pass over the text."""
