@@ -94,7 +94,7 @@ _LOADING_LOCK = threading.Lock()
 
 
 def load_in_background(path: Path, max_tokens: int) -> Future[PieceTokenizer]:
-    """The tokenizer in ``path``, loaded once per process on a daemon thread.
+    """The tokenizer in ``path``, loaded once per process on a thread of its own.
 
     Building the 250k-piece trie is the slowest step of a start, and SentencePiece releases
     the GIL while it loads: started first (``embeddings.encoder.load.prefetch``), it runs
@@ -107,8 +107,10 @@ def load_in_background(path: Path, max_tokens: int) -> Future[PieceTokenizer]:
         loading = _LOADING.get(key)
         if loading is None:
             loading = _LOADING[key] = Future()
+            # Not a daemon: an interpreter that exits while SentencePiece is still loading
+            # must wait for it (a daemon thread torn down inside pybind11 aborts the process).
             threading.Thread(
-                target=_load, args=(path, max_tokens, loading), name="tokenizer", daemon=True
+                target=_load, args=(path, max_tokens, loading), name="tokenizer"
             ).start()
     return loading
 
