@@ -9,9 +9,9 @@ reference is measured once when the index is built and kept in its manifest.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
-from embeddings.encoder import Encoder
+import numpy as np
 
 # Generic questions no news article of this kind answers, in the three languages readers
 # use. Deliberately about nothing in particular: they measure the article's floor.
@@ -61,13 +61,16 @@ def _best_dense(
 
 
 def off_topic_reference(
-    encoder: Encoder, paragraphs: np.ndarray, sentences: np.ndarray, counts: list[int]
+    encode_queries: Callable[[list[str]], np.ndarray],
+    paragraphs: np.ndarray,
+    sentences: np.ndarray,
+    counts: list[int],
 ) -> dict[str, float]:
     """Median best dense score of the off-topic questions: Chinese ones and English ones."""
     first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
     def median(questions: list[str]) -> float:
-        vectors = encoder.encode_queries(questions)
+        vectors = encode_queries(questions)
         return round(float(np.median(_best_dense(vectors, paragraphs, sentences, first))), 4)
 
     return {

@@ -15,6 +15,7 @@ from embeddings.calibration import off_topic_reference
 from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
 from embeddings.passages import Passage
+from embeddings.vectorcache import cached_vectors
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,15 +84,23 @@ def index_article(
     dictionary: Dictionary,
 ) -> IndexedArticle:
     """Embed the paragraphs, their sentences and the article's dictionary words; measure the
-    off-topic reference. The same work whichever store keeps the result."""
+    off-topic reference. The same work whichever store keeps the result.
+
+    The words and the off-topic questions embed alike in every article: their vectors come
+    from the data directory's cache beside the dictionary (``embeddings/vectorcache.py``).
+    """
     paragraph_vectors = encoder.encode_passages([p.text for p in passages])
     sentence_vectors = encoder.encode_passages([s for p in passages for s in p.sentence_texts()])
     bridges = build_tables([p.lexical_text() for p in passages], dictionary)
-    word_vectors = encoder.encode_passages(list(bridges.words)).reshape(
-        len(bridges.words), encoder.dimension
-    )
+    model, folder = encoder.model_id, dictionary.folder
+    word_vectors = cached_vectors(
+        folder, model, "passage", list(bridges.words), encoder.encode_passages
+    ).reshape(len(bridges.words), encoder.dimension)
     calibration = off_topic_reference(
-        encoder, paragraph_vectors, sentence_vectors, [len(p.sentences) for p in passages]
+        lambda questions: cached_vectors(folder, model, "query", questions, encoder.encode_queries),
+        paragraph_vectors,
+        sentence_vectors,
+        [len(p.sentences) for p in passages],
     )
     return IndexedArticle(
         name,
