@@ -20,7 +20,8 @@ def test_the_wheel_ships_the_tools_and_their_data(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(target)}
     probe = (
         "import bot.tools.evaluate as e, bot.tools.soak, bot.tools.bench, bot.tools.fakeapi.server;"
-        "print(e.GOLD, e.GOLD.is_file(), e.FOLLOWUPS.is_file())"
+        "import embeddings.passagestore.postgres as store;"
+        "print(e.GOLD, e.GOLD.is_file(), e.FOLLOWUPS.is_file(), bool(store.migrations()))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -33,5 +34,6 @@ def test_the_wheel_ships_the_tools_and_their_data(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     gold, *found = result.stdout.split()
-    assert gold.startswith(str(target)) and found == ["True", "True"]
+    # (the passage store's SQL migrations are package data too)
+    assert gold.startswith(str(target)) and found == ["True", "True", "True"]
     assert not (target / "tests").exists()  # the test suite is not part of the product
