@@ -313,11 +313,13 @@ def _mend(text: str, anchor: int, script: str) -> Repair | None:
 
 def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
     """Re-align every mojibake span, or mark it where it will not re-align; log each."""
+    if "?" not in text:  # every span starts at a '?' (the byte the scrape lost)
+        return text, []
     script = _script(text)
     parts: list[str] = []
     repairs: list[Repair] = []
     done = 0
-    for anchor in range(len(text)):
+    for anchor in (i for i, char in enumerate(text) if char == "?"):
         if anchor < done or not _is_anchor(text, anchor):
             continue
         repair = _mend(text, anchor, script)

@@ -8,6 +8,7 @@ of a few dozen paragraphs; a weighted sum of min-max-normalised scores keeps it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import faiss
 import numpy as np
@@ -107,7 +108,6 @@ class Retriever:
         counts = [len(p.sentences) for p in passages]
         self._first_sentence = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         self._sentence_count = counts
-        self.lexical = LexicalIndex([p.lexical_text() for p in passages])
         texts = [p.lexical_text() for p in passages]
         self.bridges = Bridges(bridges, texts) if bridges is not None else None
         # Rows follow ``bridges.words``: the article's own words, for synonym checks.
@@ -115,6 +115,13 @@ class Retriever:
         # Off-topic questions' median best dense score here (embeddings/calibration.py).
         self.calibration = calibration or {}
         self.dictionary = dictionary
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        """Character BM25 over the passages, built by the first question searched here: on a
+        shelf most articles are never shortlisted for a given question, and a start should
+        not index them all."""
+        return LexicalIndex([p.lexical_text() for p in self.passages])
 
     @classmethod
     def from_stored(
