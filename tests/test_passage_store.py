@@ -13,10 +13,11 @@ import psycopg
 import pytest
 
 from embeddings.errors import IndexStoreError
+from embeddings.passagestore import local
 from embeddings.passagestore.interface import PassageStore
 from embeddings.passagestore.local import LocalStore
 from embeddings.passagestore.postgres import PostgresStore, migrations
-from embeddings.passagestore.testing import PassageStoreContract
+from embeddings.passagestore.testing import PassageStoreContract, shelf
 
 
 class TestLocalStore(PassageStoreContract):
@@ -25,6 +26,24 @@ class TestLocalStore(PassageStoreContract):
         store = LocalStore(tmp_path / "indexes")
         yield store
         store.close()
+
+
+def test_a_large_filter_is_searched_as_exactly_as_a_small_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_BELOW rows the local store filters inside FAISS (a bitmap of rows) rather
+    than by one matrix product over the rows: the same matches either way."""
+    store = LocalStore(tmp_path / "indexes")
+    for article in shelf().values():
+        store.put(article)
+    query = shelf()["railway"].paragraph_vectors[:2]
+    small = store.dense(query, 5, articles=["tea", "lighthouse"])
+    monkeypatch.setattr(local, "EXACT_BELOW", 1)
+    large = store.dense(query, 5, articles=["tea", "lighthouse"])
+    assert [[(m.article, m.position) for m in row] for row in large] == [
+        [(m.article, m.position) for m in row] for row in small
+    ]
+    assert {m.article for row in large for m in row} == {"tea", "lighthouse"}
 
 
 class TestPostgresStore(PassageStoreContract):

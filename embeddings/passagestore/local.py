@@ -38,9 +38,7 @@ from embeddings.passagestore.interface import (
 )
 from embeddings.store import (
     FORMAT_VERSION,
-    HNSW_MIN_VECTORS,
     MANIFEST_FILE,
-    make_faiss_index,
     read_index,
     write_index,
 )
@@ -48,6 +46,8 @@ from embeddings.store import (
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
+# A filter to fewer rows than this is searched by one matrix product over just those rows.
+EXACT_BELOW = 5_000
 # Replaced after every write or removal, by any process: while it is unchanged, so is the
 # shelf, and a search looks at this one file instead of every article's manifest.
 GENERATION_FILE = ".generation"
@@ -112,28 +112,25 @@ class _Rows:
 
     def search(self, vectors: np.ndarray, k: int, rows: np.ndarray | None) -> list[list[int]]:
         """Row numbers of the ``k`` closest rows per query, best first, among ``rows``."""
+        if rows is not None and len(rows) == self.index.ntotal:
+            rows = None  # the whole shelf: no filter to apply
         total = self.index.ntotal if rows is None else len(rows)
         if total == 0 or k <= 0:
             return [[] for _ in vectors]
         if rows is None:
             _, ids = self.index.search(vectors, min(k, total))
-            return [[int(i) for i in row if i >= 0] for row in ids]
-        if len(rows) < HNSW_MIN_VECTORS:
-            # A filter this small is searched exactly: no graph walk can lose its rows.
+        elif len(rows) < EXACT_BELOW:
             sims = vectors @ self.vectors[rows].T
             top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
             return [[int(rows[j]) for j in row] for row in top]
-        mask = np.zeros(self.index.ntotal, dtype=bool)
-        mask[rows] = True
-        bits = np.packbits(mask, bitorder="little")
-        selector = faiss.IDSelectorBitmap(self.index.ntotal, faiss.swig_ptr(bits))
-        # (faiss's own stubs know neither the HNSW parameters nor ``sel``.)
-        params = (
-            faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))  # type: ignore[attr-defined]
-            if isinstance(self.index, faiss.IndexHNSW)
-            else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        )
-        _, ids = self.index.search(vectors, min(k, total), params=params)
+        else:
+            mask = np.zeros(self.index.ntotal, dtype=bool)
+            mask[rows] = True
+            bits = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(self.index.ntotal, faiss.swig_ptr(bits))
+            # (faiss's stubs do not know ``sel``)
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            _, ids = self.index.search(vectors, min(k, total), params=params)
         return [[int(i) for i in row if i >= 0] for row in ids]
 
 
@@ -153,7 +150,11 @@ def _rows(names: list[str], parts: list[np.ndarray], positions: list[np.ndarray]
         ranges[name] = (start, start + len(part))
         start += len(part)
     articles = np.repeat(np.arange(len(names)), [len(p) for p in parts])
-    index = make_faiss_index(vectors) if len(vectors) else faiss.IndexFlatIP(1)
+    # Flat, exact, and rebuilt from the segments' vectors in a moment whenever one article
+    # changes (an HNSW graph of 300,000 vectors took 200 s to build here): past what one
+    # machine searches flat in a few milliseconds, the shelf belongs in PostgreSQL.
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
     return _Rows(
         index,
         vectors,
