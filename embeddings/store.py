@@ -60,6 +60,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _stamp(path: Path) -> list[int]:
+    """Size and modification time: a file that still has those it had when it was written
+    and hashed is not hashed again at every start (a damaged or replaced one changes them)."""
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def make_faiss_index(vectors: np.ndarray) -> faiss.Index:
     """Inner product over normalised vectors is cosine similarity."""
     dim = vectors.shape[1]
@@ -108,7 +115,10 @@ def read_index(
         if stale:
             log.info("index in %s is stale (%s): rebuilding", directory, "; ".join(stale))
             return None
+        stamps = manifest.get("stamps", {})
         for name in _HASHED:
+            if _stamp(directory / name) == stamps.get(name):
+                continue  # untouched since it was written and hashed
             if _sha256(directory / name) != manifest.get("sha256", {}).get(name):
                 log.warning("index file %s is damaged (hash mismatch): rebuilding", name)
                 return None
@@ -174,6 +184,7 @@ def write_index(directory: Path, article: IndexedArticle) -> dict[str, object]:
         # What off-topic questions score against this article: the refusal rule's reference.
         "calibration": article.calibration,
         "sha256": {name: _sha256(directory / name) for name in _HASHED},
+        "stamps": {name: _stamp(directory / name) for name in _HASHED},
     }
     # The manifest goes last: a crash before this line leaves a directory that reads as stale.
     atomic_write(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))

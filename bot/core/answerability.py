@@ -211,8 +211,6 @@ class Answerability:
         self.dictionary = dictionary
         self.article = bridges.article_text
         self.words = Words(dictionary.headwords, frozenset(bridges.tables.words))
-        self.latin = frozenset(_LATIN_OR_NUMBER.findall(self.article))
-        self.numbers = numbers_in(self.article)
         self.word_vectors = word_vectors
         self.encoder = encoder
         # Cosine above which one of the article's words covers a missing term. e5's word
@@ -220,6 +218,17 @@ class Answerability:
         # 0.85–0.90): measured on the gold set's questions (`bot eval`).
         self.neighbour = neighbour
         self.neighbour_cross = neighbour_cross
+
+    # What the article spells out, gathered when a question first needs it: a shelf's
+    # start builds this for every article, and most questions need neither.
+
+    @cached_property
+    def latin(self) -> frozenset[str]:
+        return frozenset(_LATIN_OR_NUMBER.findall(self.article))
+
+    @cached_property
+    def numbers(self) -> frozenset[float]:
+        return numbers_in(self.article)
 
     @cached_property
     def sound_alikes(self) -> SoundAlikes:

@@ -7,6 +7,7 @@ that all of them behave the same.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import asdict, dataclass, replace
 
@@ -116,9 +117,12 @@ class RefusalRules:
         return {"chinese": asdict(self.chinese), "cross": asdict(self.cross)}
 
 
+_IDEOGRAPH = re.compile("[\u3400-\u9fff]")
+
+
 def _mostly_chinese(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum("\u3400" <= ch <= "\u9fff" for ch in letters) > len(letters) / 2
+    """More than half the letters are CJK ideographs (which all count as letters)."""
+    return len(_IDEOGRAPH.findall(text)) > sum(map(str.isalpha, text)) / 2
 
 
 def _has_words(question: str) -> bool:
