@@ -18,7 +18,6 @@ from embeddings.indexed import index_article
 from embeddings.passages import passages_of
 from embeddings.passagestore.interface import IndexedArticle, PassageStore, StoredArticle
 from embeddings.passagestore.local import LocalStore
-from embeddings.passagestore.postgres import PostgresStore
 from embeddings.retrieval import Retriever
 from embeddings.store import DICTIONARY_DIR, FORMAT_VERSION
 
@@ -41,6 +40,9 @@ def open_store(settings: Settings) -> PassageStore:
     set, else the index directories of the data directory. Raises :class:`IndexStoreError`
     with one line (unreachable, no pgvector) rather than starting without a shelf."""
     if settings.database_url:
+        # Imported only here: psycopg costs a start without a database 0.14 s.
+        from embeddings.passagestore.postgres import PostgresStore
+
         return PostgresStore(settings.database_url)
     return LocalStore(_indexes(settings))
 
