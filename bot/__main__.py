@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     tg.add_argument("--secret-token", help="webhook secret; env TELEGRAM_WEBHOOK_SECRET")
     sub.add_parser("health", parents=[common], help="exit 0 if the Telegram bot is alive")
     sub.add_parser("feedback", parents=[common], help="summarise the 👍/👎 votes")
+    report = sub.add_parser(
+        "report", parents=[common], help="what readers asked each article (the question log)"
+    )
+    report.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
+    report.add_argument("--html", type=Path, help="also write the report as an HTML page here")
     soak = sub.add_parser("soak", parents=[common], help="long run with Bot API faults")
     soak.add_argument("--questions", type=int, default=10_000)
     soak.add_argument("--chats", type=int, default=50)
@@ -236,6 +241,32 @@ def _feedback(settings: Settings) -> int:
         print("Most down-voted question → passage:")
         for question, passage_id, count in worst:
             print(f"  {count:>4} × {question!r} → {passage_id}")
+    return 0
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from bot.tools.report import build_report, format_html, format_text
+
+    if args.days < 1:
+        raise ConfigError(f"--days must be a positive whole number: got {args.days}")
+    until = dt.datetime.now(dt.UTC)
+    since = until - dt.timedelta(days=args.days)
+    try:
+        store, _ = _feedback_store(settings)
+        report = build_report(store.questions(since), store.votes_by_article(since), since, until)
+    except (FeedbackError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(format_text(report), end="")
+    if args.html is not None:
+        try:
+            args.html.write_text(format_html(report), encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"HTML report: {args.html}")
     return 0
 
 
@@ -451,8 +482,8 @@ def main(argv: Sequence[str] | None = None, *, process: bool = False) -> int:
             return _health(settings)
         if args.command == "eval":
             return _eval(args, settings)
-        if args.command == "feedback":
-            return _feedback(settings)
+        if args.command in ("feedback", "report"):  # what readers asked and voted
+            return _feedback(settings) if args.command == "feedback" else _report(args, settings)
         if args.command == "bench":
             return _bench(args, settings)
         if args.command == "soak":
