@@ -5,6 +5,7 @@ answers the gold set alike from both stores."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +87,20 @@ def test_a_shortlist_of_one_still_quotes_the_article_that_answers(
     answer = shelf.ask(question)
     assert answer.answered and answer.article == article, answer
     assert words in answer.quotes[0].text
+
+
+@pytest.mark.parametrize("settings3", ["postgres"], indirect=True)
+def test_a_store_that_cannot_be_searched_leaves_every_article_searched(
+    shelf: Shelf, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database gone mid-service (here: its pool closed): answers still come, slower."""
+    assert isinstance(shelf.store, PostgresStore)
+    shelf.store.close()
+    shelf.shortlist = 1
+    with caplog.at_level(logging.WARNING, logger="bot.core.shelf"):
+        answer = shelf.ask("What time does the tea market open?")
+    assert answer.answered and answer.article == "tea_market"
+    assert "searching every article" in caplog.text
 
 
 def test_the_bundled_article_answers_alike_from_both_stores(

@@ -258,22 +258,27 @@ class Shelf:
             return [names for _ in texts]
         encoder = items[names[0]].bot.retriever.encoder
         vectors = encoder.encode_queries(texts)
-        # Unfiltered, then kept to the shelf: a store may hold articles no longer on it (an
-        # index left by a removed file), and naming thousands of articles in a database
-        # query cost 0.6 s where the plain search took 0.1 (bot/tools/store_bench.py).
-        paragraphs = self.store.dense(vectors, CANDIDATES)
-        sentences = self.store.dense(vectors, CANDIDATES, level="sentence")
+        try:
+            # Unfiltered, then kept to the shelf: a store may hold articles no longer on it (an
+            # index left by a removed file), and naming thousands of articles in a database
+            # query cost 0.6 s where the plain search took 0.1 (bot/tools/store_bench.py).
+            paragraphs = self.store.dense(vectors, CANDIDATES)
+            sentences = self.store.dense(vectors, CANDIDATES, level="sentence")
+            worded = [self.store.lexical(text, LEXICAL_CANDIDATES) for text in texts]
+        except IndexStoreError as exc:
+            # Every article's own index is in memory: slower, but the reader gets an answer.
+            log.warning("the passage store cannot be searched (%s): searching every article", exc)
+            return [names for _ in texts]
         out = []
-        for text, found, said in zip(texts, paragraphs, sentences, strict=True):
+        for found, said, lexical in zip(paragraphs, sentences, worded, strict=True):
             chosen = _closest_articles(
                 [m for m in found if m.article in items],
                 [m for m in said if m.article in items],
                 self.shortlist,
             )
-            worded = self.store.lexical(text, LEXICAL_CANDIDATES)
-            lexical = next((m.article for m in worded if m.article in items), None)
-            if lexical is not None and lexical not in chosen:
-                chosen.append(lexical)
+            pick = next((m.article for m in lexical if m.article in items), None)
+            if pick is not None and pick not in chosen:
+                chosen.append(pick)
             out.append(chosen or names[: self.shortlist])
         return out
 

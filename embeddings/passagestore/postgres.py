@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from embeddings.bridges import BridgeTables
 from embeddings.errors import IndexStoreError
@@ -108,6 +108,9 @@ class PostgresStore:
             min_size=1,
             max_size=pool_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT},
+            # A connection the server dropped (a restart, a failover) is replaced before it
+            # is handed out, not discovered by a reader's question.
+            check=ConnectionPool.check_connection,
             open=False,
             name="passage-store",
         )
@@ -158,6 +161,8 @@ class PostgresStore:
                 yield conn
         except PoolTimeout as exc:
             raise IndexStoreError(f"cannot reach {self._where}: {exc}") from exc
+        except PoolClosed as exc:
+            raise IndexStoreError(f"the store of {self._where} is closed") from exc
         except psycopg.OperationalError as exc:
             raise IndexStoreError(f"lost {self._where}: {_first_line(exc)}") from exc
 
