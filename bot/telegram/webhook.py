@@ -16,7 +16,7 @@ import asyncio
 import hmac
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import tornado.httpserver
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # a quoted reply stays far below this); anything larger is not from Telegram.
 MAX_BODY_BYTES = 1 << 20
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_PATH = "/healthz"  # answered without the secret: it tells only "serving" or not
 
 
 @dataclass
@@ -45,11 +46,12 @@ class Receiver:
     secret: str
     journal: UpdateLedger | None
     answer_first: bool = False
+    _answering: dict[int, asyncio.Future[None]] = field(default_factory=dict)
 
     async def accept(self, data: dict[str, Any]) -> None:
         update = Update.de_json(data, self.app.bot)
         if self.answer_first:
-            await self.app.process_update(update)
+            await self._answer(update)
             return
         if self.journal is not None:
             try:
@@ -57,6 +59,32 @@ class Receiver:
             except JournalError as exc:
                 log.warning("%s; this update is handled but not journaled", exc)
         await self.app.update_queue.put(update)
+
+    async def _answer(self, update: Update) -> None:
+        """Handle the update, then return (then Telegram hears 200). Telegram delivering it
+        again while it is being answered (its timeout ran out) waits for the same answer:
+        a 200 before the end would let an update this replica then loses go unanswered.
+        A connection Telegram closes does not stop the answer (``shield``)."""
+        answering = self._answering.get(update.update_id)
+        if answering is None:
+            answering = asyncio.ensure_future(self.app.process_update(update))
+            self._answering[update.update_id] = answering
+            update_id = update.update_id
+            answering.add_done_callback(lambda _: self._answering.pop(update_id, None))
+        await asyncio.shield(answering)
+
+
+class _HealthHandler(tornado.web.RequestHandler):
+    """``GET /healthz`` for a load balancer: 200 while the Application serves, 503 while it
+    starts or stops (so a replica being stopped is drained first)."""
+
+    def initialize(self, receiver: Receiver) -> None:
+        self.receiver = receiver
+
+    def get(self) -> None:
+        serving = self.receiver.app.running
+        self.set_status(200 if serving else 503)
+        self.finish("ok\n" if serving else "not serving\n")
 
 
 @tornado.web.stream_request_body
@@ -122,7 +150,12 @@ class WebhookListener:
 
     def __init__(self, receiver: Receiver, path: str) -> None:
         route = "/" + path.strip("/")
-        web = tornado.web.Application([(route, _UpdateHandler, {"receiver": receiver})])
+        web = tornado.web.Application(
+            [
+                (HEALTH_PATH, _HealthHandler, {"receiver": receiver}),
+                (route, _UpdateHandler, {"receiver": receiver}),
+            ]
+        )
         self._server = tornado.httpserver.HTTPServer(
             web,
             max_body_size=MAX_BODY_BYTES,
