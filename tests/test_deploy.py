@@ -37,7 +37,7 @@ def compose() -> dict[str, Any]:
 
 def bot_service() -> dict[str, Any]:
     services = compose()["services"]
-    assert list(services) == ["bot"]
+    assert [name for name, s in services.items() if not s.get("profiles")] == ["bot"]
     service = services["bot"]
     assert isinstance(service, dict)
     return service
@@ -105,6 +105,25 @@ def test_compose_runs_one_bot_with_its_secrets_and_a_persistent_data_volume() ->
     assert [target for _, target in named] == [data_dir]
     assert service["build"]["context"] == "."
     assert "BASE_IMAGE" in service["build"]["args"]  # a local base where no hub is reachable
+
+
+def test_the_replicas_profile_runs_two_bots_behind_haproxy_on_one_database() -> None:
+    """``--profile replicas`` (README "Several replicas"): off by default, each replica with a
+    data volume of its own, all on one DATABASE_URL, HAProxy with the tested config."""
+    services = compose()["services"]
+    extra = {name for name, s in services.items() if s.get("profiles")}
+    assert extra == {"postgres", "replica1", "replica2", "haproxy"}
+    assert all(services[name]["profiles"] == ["replicas"] for name in extra)
+    replicas = [services["replica1"], services["replica2"]]
+    assert len({r["environment"]["DATABASE_URL"] for r in replicas}) == 1
+    assert len({r["volumes"][0] for r in replicas}) == 2
+    assert all("--webhook-url" in r["command"] for r in replicas)
+    haproxy = services["haproxy"]
+    assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in haproxy["volumes"]
+    assert {haproxy["environment"]["BOT1"], haproxy["environment"]["BOT2"]} == {
+        "replica1:8443",
+        "replica2:8443",
+    }
 
 
 def test_compose_restarts_after_crashes_and_reboots_but_not_after_a_stop() -> None:
