@@ -119,16 +119,31 @@ def _core(
 def ensure_indexed(
     article: Article, name: str, encoder: Encoder, store: PassageStore, settings: Settings
 ) -> tuple[IndexedArticle, bool]:
-    """The article as the store holds it, indexed (and stored) now if it is not, or stale."""
+    """The article as the store holds it, indexed (and stored) now if it is not, or stale.
+
+    A database store missing an article takes it from the data directory's own index when
+    that one is current: moving a shelf to PostgreSQL (or starting a replica on a warm data
+    directory) copies vectors instead of encoding every article again.
+    """
     passages = passages_of(article)
+
+    def current(found: IndexedArticle | None) -> bool:
+        return (
+            found is not None
+            and _index_current(found.summary(), article, encoder)
+            and found.dimension == encoder.dimension
+            and list(found.passages) == passages
+        )
+
     found = store.get(name)
-    if (
-        found is not None
-        and _index_current(found.summary(), article, encoder)
-        and found.dimension == encoder.dimension
-        and list(found.passages) == passages
-    ):
+    if found is not None and current(found):
         return found, False
+    if not isinstance(store, LocalStore):
+        local = LocalStore(_indexes(settings)).get(name)
+        if local is not None and current(local):
+            store.put(local)
+            log.info("%s: copied from %s into the store", name, _indexes(settings) / name)
+            return local, False
     dictionary = load_dictionary(_indexes(settings) / DICTIONARY_DIR)
     fresh = index_article(name, article.content_hash, passages, encoder, dictionary)
     store.put(fresh)

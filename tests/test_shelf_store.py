@@ -115,3 +115,22 @@ def test_the_bundled_article_answers_alike_from_both_stores(
         assert [(q.passage.id, q.score, q.similarity) for q in (*a.quotes, a.closest) if q] == [
             (q.passage.id, q.score, q.similarity) for q in (*b.quotes, b.closest) if q
         ], a.question
+
+
+def test_a_database_store_takes_a_current_local_index_instead_of_encoding(
+    settings: Settings, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Moving a shelf to PostgreSQL, or a replica starting on a warm data directory: the
+    article's vectors are copied from its local index, not encoded again."""
+    with caplog.at_level(logging.INFO, logger="bot.build"):
+        build_core(dataclasses.replace(settings, database_url=postgres_url))
+    assert "copied from" in caplog.text and "index reused" in caplog.text
+    assert _names_in(postgres_url) == [settings.article.stem]
+
+
+def _names_in(url: str) -> list[str]:
+    store = PostgresStore(url)
+    try:
+        return [a.name for a in store.articles()]
+    finally:
+        store.close()
