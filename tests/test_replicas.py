@@ -220,3 +220,18 @@ def _check(
     assert votes == (len(chats), len(chats))
     assert asked == [("follow-up", len(chats)), ("question", len(chats))]
     assert all("Traceback" not in text for text in logs), logs
+
+
+@pytest.mark.slow
+def test_a_replica_whose_database_cannot_be_reached_exits_69_with_one_line(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Before the model loads: an orchestrator restarts it (exit 69, as for Telegram)."""
+    process = start_telegram(
+        tmp_path / "data", api.base_url, api.token, DATABASE_URL="postgresql://bot@127.0.0.1:1/bot"
+    )
+    process.wait(120)
+    stderr = _stop(process)
+    assert process.returncode == 69, stderr
+    assert "127.0.0.1:1/bot cannot be used" in stderr and "Traceback" not in stderr
+
