@@ -4,7 +4,10 @@ the article does not mention, and the votes — from the question log, as text a
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from bot.core.feedback import FeedbackStore
 from bot.core.stores import QuestionRecord
 from bot.tools.report import build_report, format_html, format_text
+from tests.helpers.debian import installed
 from tests.helpers.paths import run_bot
 
 NOW = dt.datetime.now(dt.UTC)
@@ -85,3 +89,67 @@ def test_the_command_prints_the_report_and_writes_the_page(tmp_path: Path) -> No
     refused = run_bot(["report", "--days", "0"], data)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "--days must be a positive whole number" in refused.stderr
+
+
+# Loads the report in a frame and writes what the browser laid out into the page, which
+# Chromium's --dump-dom prints once everything (the frame included) has loaded.
+PROBE = """<!DOCTYPE html><html><body>
+<iframe id="report" src="report.html" width="1000" height="2000"></iframe>
+<pre id="result"></pre>
+<script>
+window.onload = () => {
+  const page = document.getElementById("report").contentDocument;
+  const charts = [...page.querySelectorAll("svg.chart")].map(svg => ({
+    width: svg.getBoundingClientRect().width,
+    bars: [...svg.querySelectorAll("rect")].filter(r => r.getBoundingClientRect().height > 0)
+      .length,
+  }));
+  const rows = page.querySelectorAll("#summary tr").length;
+  document.getElementById("result").textContent =
+    JSON.stringify({title: page.title, charts: charts, rows: rows});
+};
+</script></body></html>
+"""
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",  # root, as in CI
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-file-access-from-files",  # the probe reads the report's frame
+]
+
+
+@pytest.mark.slow
+def test_the_html_page_is_laid_out_in_a_real_browser(tmp_path: Path) -> None:
+    """Debian's Chromium, headless: the summary table and a chart per article with its bars."""
+    report = build_report(LOG, {"Tianjin": (3, 1)}, NOW - dt.timedelta(days=7), NOW + SECOND)
+    (tmp_path / "report.html").write_text(format_html(report), encoding="utf-8")
+    probe = tmp_path / "probe.html"
+    probe.write_text(PROBE, encoding="utf-8")
+    done = subprocess.run(
+        [
+            installed("chromium", "chromium"),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    found = re.search(r'<pre id="result">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert found and found[1], (done.stdout[-2000:], done.stderr[-2000:])
+    laid_out = json.loads(html.unescape(found[1]))
+    assert laid_out["title"].startswith("Questions from")
+    assert laid_out["rows"] == 1 + len(report.articles)
+    bars = [  # a bar per day with questions, and one inside it per day with answers
+        sum(1 for d in a.days if d.asked) + sum(1 for d in a.days if d.answered)
+        for a in report.articles
+    ]
+    assert laid_out["charts"] == [{"width": 720, "bars": n} for n in bars]

@@ -1,16 +1,11 @@
-"""HAProxy with the project's own config (``deploy/haproxy.cfg``) in front of loopback replicas.
-
-Debian's ``haproxy`` package: ``.ci/run`` installs it; where it is missing and the tests run
-as root (CI, the developers' machines) the fixture installs it with apt-get, else the test
-fails saying so. Never skipped.
-"""
+"""HAProxy with the project's own config (``deploy/haproxy.cfg``) in front of loopback replicas
+(Debian's ``haproxy``, see :mod:`tests.helpers.debian`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -18,27 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.helpers.debian import installed
 from tests.helpers.paths import ROOT
 
 CONFIG = ROOT / "deploy" / "haproxy.cfg"
 _LINE = re.compile(r"update=(\d+) chat=(-?\d+) server=(\S+) status=(-?\d+)")
 _STATE = re.compile(r"^Server replicas/(\S+) is (UP|DOWN)", re.MULTILINE)
-
-
-def haproxy_binary() -> str:
-    found = shutil.which("haproxy")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise RuntimeError("haproxy is not installed: apt-get install haproxy (as root)")
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "haproxy"]):
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-1000:]}")
-    found = shutil.which("haproxy")
-    if not found:
-        raise RuntimeError("apt-get installed haproxy but it is not on PATH")
-    return found
 
 
 @contextlib.contextmanager
@@ -48,9 +28,10 @@ def running_haproxy(port: int, replicas: list[int], log: Path) -> Iterator[str]:
     environment = dict(os.environ, HAPROXY_BIND=f"127.0.0.1:{port}")
     for number, replica in enumerate(replicas, start=1):
         environment[f"BOT{number}"] = f"127.0.0.1:{replica}"
+    haproxy = installed("haproxy", "haproxy")
     with log.open("ab") as output:
         process = subprocess.Popen(
-            ["setpriv", "--pdeathsig", "KILL", haproxy_binary(), "-db", "-f", str(CONFIG)],
+            ["setpriv", "--pdeathsig", "KILL", haproxy, "-db", "-f", str(CONFIG)],
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
