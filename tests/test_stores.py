@@ -20,11 +20,16 @@ import psycopg
 import pytest
 from telegram.ext import PersistenceInput
 
+from bot.core.batcher import Batcher
+from bot.core.engine import ArticleBot
 from bot.core.feedback import FeedbackStore
 from bot.core.postgres import PostgresStore
+from bot.core.shelf import Shelf
 from bot.core.stores import Feedback, QuestionRecord, RowStore, StoreError, UpdateLedger
+from bot.telegram.adapter import build_application
 from bot.telegram.journal import UpdateJournal
 from bot.telegram.persistence import StatePersistence
+from bot.telegram.state import Services, TelegramOptions
 from bot.telegram.statefile import StateFile
 
 BACKENDS = ["sqlite", "postgres"]
@@ -252,3 +257,20 @@ def test_an_older_feedback_file_keeps_its_votes(tmp_path: Path) -> None:
     store.log_questions([_question(dt.datetime.now(dt.UTC))])
     assert len(store.questions(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))) == 1
     store.close()
+
+
+def test_polling_on_a_shared_store_keeps_its_local_journal(
+    postgres_url: str, tmp_path: Path, core: ArticleBot
+) -> None:
+    """One poller per bot token: a polling bot on PostgreSQL is alone, and keeps replaying
+    what a crash left unhandled; only webhook replicas share the ledger."""
+    shelf = Shelf.of(core)
+    built = {}
+    for webhook in (False, True):
+        options = TelegramOptions(webhook=webhook, journal=tmp_path / f"{webhook}.sqlite3")
+        services = Services(shelf, Batcher(shelf), options, shared=PostgresStore(postgres_url))
+        built[webhook] = build_application(services, "123456:" + "a" * 35)
+    assert isinstance(built[False].journal, UpdateJournal)
+    assert isinstance(built[True].journal, PostgresStore)
+    for app in built.values():
+        app.journal.close()

@@ -203,8 +203,10 @@ def build_application(services: Services, token: str, base_url: str | None = Non
     if options.read_timeout is not None:
         builder = builder.read_timeout(options.read_timeout)
     shared = services.shared
-    journal: UpdateLedger | None = shared
-    if shared is None and options.journal is not None:
+    # Replicas take webhooks (Telegram has one getUpdates reader per bot): their ledger is the
+    # shared one. Polling keeps the local journal, which replays what a crash left unhandled.
+    journal: UpdateLedger | None = shared if shared is not None and options.webhook else None
+    if journal is None and options.journal is not None:
         journal = open_journal(options.journal)
     polling = _PollingRequest(services.liveness, journal)
     builder = builder.get_updates_request(polling)
