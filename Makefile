@@ -93,10 +93,15 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports  # the layers and forbidden imports of pyproject.toml
 
+# Two workers (pytest-xdist), each test file on one worker so that a file's module fixtures are
+# built once: much of the suite waits on processes and timers rather than on the CPU.
+# `pytest tests/test_x.py` alone runs in one process as usual.
+XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile
+
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # Between edits: everything but the tests marked slow (subprocesses, torch, conversions, soak,
-# bench), in about three minutes; `make test` before committing runs them all.
+# bench); `make test` before committing runs them all.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.core.engine import ArticleBot
 from corpus.ingest import BUNDLED_ARTICLE
 from embeddings.encoder import DEFAULT_MODEL, Encoder, load_encoder
-from tests.helpers.paths import DATA, MODEL_CACHE, fresh_data_dir
+from tests.helpers.paths import DATA, MODEL_CACHE, copy_index, fresh_data_dir
 
 if TYPE_CHECKING:
     from bot.tools.fakeapi.server import FakeBotApi
@@ -25,10 +25,29 @@ if TYPE_CHECKING:
 
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a slow test run first, each file's tests in their own order. `make test`
+    gives each file to one of two workers in collection order (pytest-xdist, --dist loadfile):
+    a long file handed out last would leave the other worker idle while it runs."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def model_cache() -> Path:
-    """A data directory holding the converted default model, built once per machine."""
+    """A data directory holding the converted default model and CC-CEDICT's derived tables
+    (which ``fresh_data_dir`` links and copies), built once per machine.
+
+    Complete before any test sees it: with two xdist workers on a fresh clone, a test that
+    links the model into its own data directory must never link a conversion under way.
+    (Conversion and export take a file lock; the tables are written atomically.)"""
+    from embeddings.dictionary import load_dictionary
+    from embeddings.encoder.load import onnx_path
+    from embeddings.store import DICTIONARY_DIR
+
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    onnx_path(MODEL_CACHE)
+    load_dictionary(MODEL_CACHE / "indexes" / DICTIONARY_DIR)
     return MODEL_CACHE
 
 
@@ -40,6 +59,14 @@ def encoder(model_cache: Path) -> Encoder:
 @pytest.fixture
 def data_dir(tmp_path: Path, encoder: Encoder, model_cache: Path) -> Path:
     return fresh_data_dir(tmp_path, model_cache)
+
+
+@pytest.fixture
+def served_data_dir(data_dir: Path, settings: Settings, core: ArticleBot) -> Path:
+    """:func:`data_dir` with the session's index of the bundled article copied in: for a
+    ``python -m bot`` process whose test is about what it says, not about a first index build
+    (building takes that process some eight CPU-seconds)."""
+    return copy_index(data_dir, settings.index_dir, settings.data_dir)
 
 
 @pytest.fixture(scope="session")

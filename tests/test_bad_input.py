@@ -88,9 +88,9 @@ def test_packing_never_exceeds_the_limit_or_breaks_tags(paragraphs: list[str]) -
 
 
 @pytest.mark.slow  # a whole `python -m bot ask` process
-def test_ask_json_prints_one_line_per_input_line(data_dir: Path) -> None:
+def test_ask_json_prints_one_line_per_input_line(served_data_dir: Path) -> None:
     lines = ["", "津心办有多少注册用户？", "\x00", "<b>x</b>", "🙂", "x" * 10_000, "  ", "ok"]
-    result = run_bot(["ask", "--json"], data_dir, stdin="\n".join(lines) + "\n")
+    result = run_bot(["ask", "--json"], served_data_dir, stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert len(out) == len(lines)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.messages import EN
-from tests.helpers.paths import DATA, ROOT, SAFETY_TIMEOUT, run_bot
+from tests.helpers.paths import DATA, ROOT, SAFETY_TIMEOUT, fresh_data_dir, run_bot
 
 pytestmark = pytest.mark.slow  # every test starts `python -m bot`
 
 
-def test_console_answers_and_lists_sections(data_dir: Path) -> None:
+def test_console_answers_and_lists_sections(served_data_dir: Path) -> None:
     session = "天津数字化综合发展水平在全国排第几？\n/sections\n/section 9\n/section abc\n/quit\n"
-    result = run_bot(["console", "--lang", "en"], data_dir, stdin=session)
+    result = run_bot(["console", "--lang", "en"], served_data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "第七" in out and "数字天津 / 体悟网络文明建设的“获”与“得”" in out
@@ -28,9 +28,9 @@ def test_console_answers_and_lists_sections(data_dir: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_console_speaks_the_language_of_the_question(data_dir: Path) -> None:
+def test_console_speaks_the_language_of_the_question(served_data_dir: Path) -> None:
     session = "天津数字化综合发展水平在全国排第几？\n/section 9\n津心辦是什麼？\n/next\n/quit\n"
-    result = run_bot(["console"], data_dir, stdin=session)
+    result = run_bot(["console"], served_data_dir, stdin=session)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "引文已由原文转换为简体中文。" in out  # the Simplified question's note
@@ -45,12 +45,12 @@ def test_the_console_prompts_before_the_model_has_loaded(data_dir: Path) -> None
     assert EN.still_loading in result.stdout and "津心" in result.stdout
 
 
-def test_console_quits_at_end_of_input(data_dir: Path) -> None:
-    result = run_bot(["console"], data_dir, stdin="/help\n")
+def test_console_quits_at_end_of_input(served_data_dir: Path) -> None:
+    result = run_bot(["console"], served_data_dir, stdin="/help\n")
     assert result.returncode == 0 and "/sections" in result.stdout
 
 
-def test_ask_json_reads_questions_one_a_line(data_dir: Path) -> None:
+def test_ask_json_reads_questions_one_a_line(served_data_dir: Path) -> None:
     questions = [
         "天津数字化综合发展水平在全国排第几？",
         "",
@@ -58,7 +58,7 @@ def test_ask_json_reads_questions_one_a_line(data_dir: Path) -> None:
         "你好",
         "What is 津心辦?",
     ]
-    result = run_bot(["ask", "--json"], data_dir, stdin="\n".join(questions) + "\n")
+    result = run_bot(["ask", "--json"], served_data_dir, stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == len(questions)
@@ -77,8 +77,8 @@ def test_ask_json_reads_questions_one_a_line(data_dir: Path) -> None:
     assert objects[4]["answered"] is True and "津心辦" in objects[4]["passages"][0]["text"]
 
 
-def test_ask_one_question_as_text(data_dir: Path) -> None:
-    result = run_bot(["ask", "津心辦累計註冊人數是多少？"], data_dir)
+def test_ask_one_question_as_text(served_data_dir: Path) -> None:
+    result = run_bot(["ask", "津心辦累計註冊人數是多少？"], served_data_dir)
     assert result.returncode == 0, result.stderr
     assert "1880萬" in result.stdout and "數字天津" in result.stdout
 
@@ -102,7 +102,10 @@ def test_missing_article_is_a_one_line_error(data_dir: Path) -> None:
     assert result.stderr.strip() == "error: article file not found: /nonexistent/article.txt"
 
 
-def test_two_processes_starting_at_once_share_one_good_index(data_dir: Path) -> None:
+def test_two_processes_starting_at_once_share_one_good_index(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    data_dir = fresh_data_dir(tmp_path, model_cache, dictionary=False)  # a start from nothing
     environment = {**os.environ, "ARTICLE_BOT_DATA_DIR": str(data_dir)}
     command = [sys.executable, "-m", "bot", "ask", "--json", "津心辦累計註冊人數是多少？"]
     procs = [

@@ -113,7 +113,8 @@ def test_locked_database_is_reported_not_fatal(core: ArticleBot, tmp_path: Path)
 
 
 @pytest.mark.slow  # a whole `python -m bot console` process
-def test_console_session_in_a_subprocess(data_dir: Path) -> None:
+def test_console_session_in_a_subprocess(served_data_dir: Path) -> None:
+    data_dir = served_data_dir
     session = "津心办有多少注册用户？\n那它的访问量呢？\n/next\n/good\n/new\n/quit\n"
     result = run_bot(["console", "--lang", "en"], data_dir, stdin=session)
     assert result.returncode == 0, result.stderr

@@ -117,8 +117,9 @@ def test_deployed_rules_are_the_ones_fitted_on_the_pool(
 
 
 @pytest.mark.slow
-def test_eval_command_prints_and_writes_json(tmp_path: Path, data_dir: Path) -> None:
+def test_eval_command_prints_and_writes_json(tmp_path: Path, served_data_dir: Path) -> None:
     """The command's plumbing on a small gold file; the figures are checked above."""
+    data_dir = served_data_dir
     gold = tmp_path / "gold.jsonl"
     lines = (ROOT / "bot" / "tools" / "data" / "gold.jsonl").read_text(encoding="utf-8")
     gold.write_text("\n".join(lines.splitlines()[:60]) + "\n", encoding="utf-8")

@@ -258,7 +258,7 @@ def test_two_uploads_of_one_name_in_flight_keep_both(uploads: RunningBot) -> Non
     first = _upload(uploads, "guide.md", (DATA / "tea_market.md").read_bytes())
     second = _upload(uploads, "guide.md", (DATA / "mountain_railway.md").read_bytes())
     ids = [uploads.api.push_update(u)["update_id"] for u in (first, second)]
-    uploads.wait_done(ids, timeout=300)
+    uploads.wait_done(ids)
     folder = uploads.services.options.uploads
     assert folder is not None
     saved = sorted(p.name for p in folder.iterdir())

@@ -24,7 +24,7 @@ from bot.messages import EN
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault, JSONDict
 from bot.tools.shelf_bench import synthetic_article
-from tests.helpers.paths import copy_index, start_telegram
+from tests.helpers.paths import SAFETY_TIMEOUT, copy_index, start_telegram
 from tests.helpers.telegram import QUESTION, WEBHOOK_SECRET, free_port, without_proxies
 
 READERS = 50
@@ -96,7 +96,8 @@ def _handled(data: Path) -> int:
     return int(count)
 
 
-def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def _until(condition: Callable[[], bool], what: str, timeout: float = SAFETY_TIMEOUT) -> None:
+    """Wait for ``condition``; the timeout is a net against a hang, never a speed target."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
@@ -110,7 +111,7 @@ def _replies(api: FakeBotApi) -> Counter[int]:
 def _stop(process: subprocess.Popen[str]) -> str:
     if process.poll() is None:
         process.terminate()
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=SAFETY_TIMEOUT)
     return stderr
 
 
@@ -127,27 +128,27 @@ def test_sigkill_mid_burst_then_restart_answers_all_50_exactly_once(
     port = free_port()
     first = _start(data, api, mode, port)
     try:
-        api.wait_for("getUpdates" if mode == "polling" else "setWebhook", timeout=300)
+        api.wait_for("getUpdates" if mode == "polling" else "setWebhook", timeout=SAFETY_TIMEOUT)
         readers = [f.user(f"Reader {n}", user_id=5_000_000 + n) for n in range(READERS)]
         for reader in readers:
             api.push_update(
                 f.message_update(QUESTION, chat=f.private_chat(reader), from_user=reader)
             )
-        _until(lambda: not api.pending_updates, 300, "Telegram handed all 50 over")
-        _until(lambda: policy.held > 0, 300, "replies past the first few in flight")
+        _until(lambda: not api.pending_updates, "Telegram handed all 50 over")
+        _until(lambda: policy.held > 0, "replies past the first few in flight")
         answered = len(_replies(api))
         assert answered == BEFORE_KILL
-        _until(lambda: _handled(data) >= answered, 120, "the delivered replies recorded")
+        _until(lambda: _handled(data) >= answered, "the delivered replies recorded")
         first.kill()  # SIGKILL: no shutdown, no last getUpdates, nothing flushed
-        first.wait(60)
+        first.wait(SAFETY_TIMEOUT)
     finally:
         first_log = _stop(first)
 
     policy.release.set()
     second = _start(data, api, mode, port)
     try:
-        _until(lambda: len(_replies(api)) >= READERS, 300, "every reader answered")
-        _until(lambda: _handled(data) >= READERS, 120, "every update marked handled")
+        _until(lambda: len(_replies(api)) >= READERS, "every reader answered")
+        _until(lambda: _handled(data) >= READERS, "every update marked handled")
     finally:
         second_log = _stop(second)
     replies = _replies(api)
@@ -189,12 +190,12 @@ def test_sigterm_during_an_uploads_indexing_stops_at_once_and_the_restart_serves
     admins = {"ADMIN_CHAT_IDS": str(ADMIN["id"])}
     first = start_telegram(data, api.base_url, api.token, **admins)
     try:
-        api.wait_for("getUpdates", timeout=300)
+        api.wait_for("getUpdates", timeout=SAFETY_TIMEOUT)
         content = _long_article(80)
         upload = f.document_update("gazetteer.md", file_size=len(content), from_user=ADMIN)
         api.upload(upload["message"]["document"]["file_id"], content)
         api.push_update(upload)
-        _until(lambda: any(uploads.glob(".*.unfinished")), 300, "the upload's indexing begun")
+        _until(lambda: any(uploads.glob(".*.unfinished")), "the upload's indexing begun")
         stopping = time.monotonic()
         first.terminate()
         first_log = _stop(first)
@@ -210,9 +211,9 @@ def test_sigterm_during_an_uploads_indexing_stops_at_once_and_the_restart_serves
     restarting = time.monotonic()
     second = start_telegram(data, api.base_url, api.token, **admins)
     try:
-        _until(lambda: bool(api.sent_messages(reader["id"])), 300, "the waiting reader answered")
+        _until(lambda: bool(api.sent_messages(reader["id"])), "the waiting reader answered")
         answered_in = time.monotonic() - restarting
-        _until(lambda: bool(_shelved(api)), 900, "the upload indexed after the restart")
+        _until(lambda: bool(_shelved(api)), "the upload indexed after the restart")
     finally:
         second_log = _stop(second)
     answer = [i for i, e in enumerate(api.exchanges) if e.params.get("chat_id") == reader["id"]]
@@ -239,9 +240,9 @@ def test_a_folder_article_not_indexed_yet_is_indexed_after_the_start_while_servi
     bot = start_telegram(data, api.base_url, api.token, ADMIN_CHAT_IDS=str(ADMIN["id"]))
     reloaded = EN.reloaded.split("{")[0]
     try:
-        _until(lambda: bool(api.sent_messages(reader["id"])), 300, "the waiting reader answered")
+        _until(lambda: bool(api.sent_messages(reader["id"])), "the waiting reader answered")
         told = lambda: [m["text"] for m in api.sent_messages(ADMIN["id"])]  # noqa: E731
-        _until(lambda: any(t.startswith(reloaded) for t in told()), 900, "indexed after start")
+        _until(lambda: any(t.startswith(reloaded) for t in told()), "indexed after start")
     finally:
         log = _stop(bot)
     first, last = told()

@@ -54,17 +54,20 @@ class CrashRun:
 @contextlib.contextmanager
 def scratch_data_dir(settings: Settings) -> Iterator[Path]:
     """A data directory of its own (so its lock is free) sharing the model, and a copy of
-    the article's index (so the bot starts in seconds, not minutes)."""
+    the article's index and of the dictionary tables beside it (so the bot starts in
+    seconds, as a restart on its own data directory does, not minutes)."""
+    from embeddings.store import DICTIONARY_DIR
+
     with tempfile.TemporaryDirectory(prefix="bot-crash-") as tmp:
         data = Path(tmp) / "data"
         (data / "models").mkdir(parents=True)
         models = settings.data_dir / "models"
         for entry in models.iterdir() if models.is_dir() else []:
             os.symlink(entry.resolve(), data / "models" / entry.name)
-        if settings.index_dir.is_dir():
-            shutil.copytree(
-                settings.index_dir, data / settings.index_dir.relative_to(settings.data_dir)
-            )
+        tables = settings.index_dir.parent / DICTIONARY_DIR
+        for copied in (settings.index_dir, tables):
+            if copied.is_dir():
+                shutil.copytree(copied, data / copied.relative_to(settings.data_dir))
         yield data
 
 
@@ -80,12 +83,18 @@ def _start_bot(settings: Settings, data: Path, server: FakeServer) -> subprocess
         TELEGRAM_BOT_TOKEN=server.token,
         TELEGRAM_API_BASE_URL=server.base_url,
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Its log goes beside the data directory, for the error if it dies on its own.
+    with _log_of(data).open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "telegram"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+def _log_of(data: Path) -> Path:
+    return data.parent / "bot.log"
 
 
 def _delivered(server: FakeServer) -> dict[int, int]:
@@ -97,9 +106,16 @@ def _delivered(server: FakeServer) -> dict[int, int]:
     return counts
 
 
-def _wait(condition: Callable[[], bool], timeout: float) -> bool:
+def _wait(
+    condition: Callable[[], bool], timeout: float, bot: subprocess.Popen[bytes], data: Path
+) -> bool:
+    """Whether ``condition`` came true within ``timeout``; a bot that exited on its own
+    (no kill of ours) cannot make it true, so that ends the run at once with its log."""
     deadline = time.monotonic() + timeout
     while not condition():
+        if bot.poll() is not None:
+            tail = _log_of(data).read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"the bot exited by itself (code {bot.returncode}):\n{tail}")
         if time.monotonic() > deadline:
             return False
         time.sleep(0.2)
@@ -138,7 +154,7 @@ def run_crash(
                     sent = _delivered(server)
                     return sum(1 for n in numbers if sent.get(n))
 
-                if not _wait(lambda: replies() >= kill_after, timeout):
+                if not _wait(lambda: replies() >= kill_after, timeout, bot, data):
                     break
                 os.kill(bot.pid, signal.SIGKILL)
                 bot.wait(60)
@@ -147,9 +163,9 @@ def run_crash(
                 )
                 restarted = time.monotonic()
                 bot = _start_bot(settings, data, server)
-                if _wait(lambda: replies() >= chats, timeout):
+                if _wait(lambda: replies() >= chats, timeout, bot, data):
                     recoveries.append(time.monotonic() - restarted)
-            _wait(lambda: len(_delivered(server)) >= len(texts), timeout)
+            _wait(lambda: len(_delivered(server)) >= len(texts), timeout, bot, data)
             server.call(op="idle", seconds=30.0, timeout=60.0)
         finally:
             bot.terminate()
