@@ -94,9 +94,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports  # the layers and forbidden imports of pyproject.toml
 
 # Two workers (pytest-xdist), each test file on one worker so that a file's module fixtures are
-# built once: much of the suite waits on processes and timers rather than on the CPU.
-# `pytest tests/test_x.py` alone runs in one process as usual.
-XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile
+# built once, files handed out in collection order (files with slow tests first, see
+# tests/conftest.py) so that no long file starts last. `pytest tests/test_x.py` alone runs in
+# one process as usual.
+XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(XDIST)
