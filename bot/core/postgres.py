@@ -26,6 +26,7 @@ time; a broken connection is opened again once per call.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -101,7 +102,16 @@ class PostgresStore:
         try:
             self._salt = self._call(self._migrate)
         except StoreError as exc:
+            self.close()
             raise StoreError(f"the database at {self.where} cannot be used: {exc}") from exc
+
+    def __del__(self) -> None:
+        # A store dropped without close() (a failed start, a test) closes its connection now,
+        # rather than leaving psycopg to warn about it whenever the collector gets to it.
+        db = getattr(self, "_db", None)
+        if db is not None and not db.closed:
+            with contextlib.suppress(Exception):
+                db.close()
 
     @property
     def where(self) -> str:
