@@ -15,6 +15,7 @@ import pytest
 from bot.build import build_core, build_shelf
 from bot.config import Settings
 from bot.core.shelf import Shelf
+from bot.core.shortlist import shortlists
 from bot.tools.evaluate import load_gold
 from embeddings.passagestore.local import LocalStore
 from embeddings.passagestore.postgres import PostgresStore
@@ -74,7 +75,8 @@ def test_the_store_shortlists_as_searching_every_article_did(shelf: Shelf) -> No
     best = np.stack(
         [items[n].retriever.dense_scores(vectors).max(axis=1) for n in shelf.names()], axis=1
     )
-    for text, row, got in zip(texts, best, shelf._shortlists(shelf._items, texts), strict=True):
+    found = shortlists(shelf.store, encoder, shelf.names(), texts, shelf.shortlist)
+    for text, row, got in zip(texts, best, found, strict=True):
         expected = [shelf.names()[j] for j in np.argsort(-row, kind="stable")[:2]]
         assert got[:2] == expected, text  # (the best BM25 article may follow them)
 

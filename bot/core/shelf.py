@@ -26,16 +26,17 @@ from bot.core.answer import Answer, Quote
 from bot.core.engine import ArticleBot
 from bot.core.followup import Turn
 from bot.core.question import Question
+from bot.core.shortlist import shortlists
 from corpus.ingest import (
     MAX_ARTICLE_BYTES,  # noqa: F401  (the adapters check it before a download)
     ArticleError,
 )
 from corpus.model import Article
 from corpus.reading import short_path
+from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingError, IndexStoreError
 from embeddings.passages import Passage
-from embeddings.passagestore.interface import Match, PassageStore
-from embeddings.retrieval import CANDIDATES
+from embeddings.passagestore.interface import PassageStore
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ SUFFIXES = (".txt", ".md")
 # on CMRC 2018 trial articles (see README, "A shelf of articles"): the article holding the
 # answer is nearly always among the first few.
 SHORTLIST = 5
-# BM25 passages asked of the store for the shortlist's lexical pick (the first on the shelf).
-LEXICAL_CANDIDATES = 10
 
 # Ingests and indexes one file under a shelf name, reading it only if it really lies in
 # the folder given (None: anywhere); raises on a file it cannot use.
@@ -200,11 +199,13 @@ class Shelf:
             if chosen is not None:
                 plan.setdefault(chosen, []).append(i)
         open_questions = [i for i, chosen in enumerate(articles) if chosen is None]
-        for i, names in zip(
-            open_questions,
-            self._shortlists(items, [analysed[i].searched for i in open_questions]),
-            strict=True,
-        ):
+        texts = [analysed[i].searched for i in open_questions]
+        found = (  # one search of the whole store names the articles worth a full search
+            shortlists(self.store, _encoder(items), list(items), texts, self.shortlist)
+            if texts
+            else []
+        )
+        for i, names in zip(open_questions, found, strict=True):
             for name in names:
                 plan.setdefault(name, []).append(i)
         candidates: list[list[Answer]] = [[] for _ in questions]
@@ -240,47 +241,6 @@ class Shelf:
             if passage is not None:
                 return name, item.bot, passage
         return None
-
-    def _shortlists(self, items: dict[str, _Shelved], texts: list[str]) -> list[list[str]]:
-        """Per question, the articles worth a full search, from one search of the whole shelf.
-
-        The store's closest paragraphs and sentences give each article the retriever's own
-        dense score of its best passage (paragraph and best sentence averaged; a passage the
-        search did not reach counts as the lowest it found), the closest articles are kept,
-        and the article of the best BM25 passage joins them: an exact name or number is what
-        dense vectors blur. The texts encoded here are the ones each article will search for,
-        so the articles' own searches find them in the encoder's query cache.
-        """
-        names = list(items)
-        if not texts:
-            return []
-        if len(names) <= self.shortlist or self.store is None:
-            return [names for _ in texts]
-        encoder = items[names[0]].bot.retriever.encoder
-        vectors = encoder.encode_queries(texts)
-        try:
-            # Unfiltered, then kept to the shelf: a store may hold articles no longer on it (an
-            # index left by a removed file), and naming thousands of articles in a database
-            # query cost 0.6 s where the plain search took 0.1 (bot/tools/store_bench.py).
-            paragraphs = self.store.dense(vectors, CANDIDATES)
-            sentences = self.store.dense(vectors, CANDIDATES, level="sentence")
-            worded = [self.store.lexical(text, LEXICAL_CANDIDATES) for text in texts]
-        except IndexStoreError as exc:
-            # Every article's own index is in memory: slower, but the reader gets an answer.
-            log.warning("the passage store cannot be searched (%s): searching every article", exc)
-            return [names for _ in texts]
-        out = []
-        for found, said, lexical in zip(paragraphs, sentences, worded, strict=True):
-            chosen = _closest_articles(
-                [m for m in found if m.article in items],
-                [m for m in said if m.article in items],
-                self.shortlist,
-            )
-            pick = next((m.article for m in lexical if m.article in items), None)
-            if pick is not None and pick not in chosen:
-                chosen.append(pick)
-            out.append(chosen or names[: self.shortlist])
-        return out
 
     def show(self, name: str, passage: Passage, simplified: bool) -> Quote:
         """:meth:`ArticleBot.show`, naming the article: for walking to another paragraph."""
@@ -406,6 +366,11 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _encoder(items: dict[str, _Shelved]) -> Encoder:
+    """The encoder every article of the shelf shares."""
+    return next(iter(items.values())).bot.retriever.encoder
+
+
 def _stamped(answer: Answer, name: str, title: str | None) -> Answer:
     def stamp(quote: Quote) -> Quote:
         return replace(quote, article=name, article_title=title)
@@ -415,24 +380,6 @@ def _stamped(answer: Answer, name: str, title: str | None) -> Answer:
         quotes=tuple(stamp(q) for q in answer.quotes),
         closest=stamp(answer.closest) if answer.closest else None,
     )
-
-
-def _closest_articles(paragraphs: list[Match], sentences: list[Match], count: int) -> list[str]:
-    """The ``count`` articles whose best passage scores highest, as the retriever scores it."""
-    if not paragraphs and not sentences:
-        return []
-    floor_p = min((m.score for m in paragraphs), default=0.0)
-    floor_s = min((m.score for m in sentences), default=0.0)
-    best_sentence: dict[tuple[str, int], float] = {}
-    for m in sentences:
-        key = (m.article, m.position)
-        best_sentence[key] = max(best_sentence.get(key, m.score), m.score)
-    paragraph = {(m.article, m.position): m.score for m in paragraphs}
-    best: dict[str, float] = {}
-    for key in paragraph.keys() | best_sentence.keys():
-        score = (paragraph.get(key, floor_p) + best_sentence.get(key, floor_s)) / 2
-        best[key[0]] = max(best.get(key[0], score), score)
-    return sorted(best, key=lambda name: (-best[name], name))[:count]
 
 
 def _preference(answer: Answer) -> tuple[bool, float]:
