@@ -321,6 +321,7 @@ def _serve_telegram(
 
     from bot.build import Deferred, build_shelf
     from bot.core.batcher import Batcher
+    from bot.telegram import journal
     from bot.telegram.adapter import build_application
     from bot.telegram.indexing import discard_unfinished
     from bot.telegram.runner import Webhook, serve
@@ -355,7 +356,7 @@ def _serve_telegram(
         allowed_chat_ids=settings.allowed_chat_ids,
         webhook=bool(args.webhook_url),
         state_file=settings.data_dir / "telegram-state.sqlite3",
-        journal=settings.data_dir / "telegram-updates.sqlite3",
+        journal=settings.data_dir / journal.FILE_NAME,
         admin_chat_ids=settings.admin_chat_ids,
         uploads=shelf.directory,
         index_after_start=tuple(path.name for path in deferred.paths),

@@ -1,5 +1,5 @@
 """The soak's crash fault, short: the real bot process SIGKILLed mid-burst and restarted;
-every question answered, none twice but the one in flight at the kill (``bot.tools.crash``,
+every question answered, none twice but those in flight at the kill (``bot.tools.crash``,
 tallied by ``bot.tools.soak``)."""
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ def test_a_sigkill_mid_burst_loses_nothing(
     assert figures["questions"] == 40 and len(notes) == 2, (figures, notes)
     assert figures["answered"] == 40, figures
     assert figures["lost"] == 0, figures
-    # Killed at a moment the test does not choose, a reply Telegram carried out in the very
-    # instant of the kill, before the bot read the answer, is sent again after the restart:
-    # no bot can rule that out (README, Reliability). At most that one reply per kill; the
-    # deterministic exactly-once check is tests/test_telegram_crash.py.
-    assert figures["duplicated"] <= figures["kills"], figures
+    # Killed at a moment the test does not choose, a reply Telegram carried out just before
+    # the kill, before the bot read the answer and marked the update, is sent again after
+    # the restart: no bot can rule that out (README, Reliability), and a burst's replies go
+    # out together, so on a loaded machine that is several per kill. Only those may repeat;
+    # the deterministic exactly-once check is tests/test_telegram_crash.py.
+    assert figures["duplicated_not_in_flight"] == 0, figures
+    assert figures["duplicated"] <= figures["in_flight_at_kill"], figures
     assert len(figures["all_answered_after_restart_s"]) == 2, figures
 
 
@@ -39,10 +41,12 @@ def test_the_report_names_the_crash_fault() -> None:
         "answered": 50,
         "lost": 0,
         "duplicated": 0,
+        "in_flight_at_kill": 1,
+        "duplicated_not_in_flight": 0,
         "all_answered_after_restart_s": [12.5],
     }
     line = next(line for line in _report(crash).splitlines() if "crash fault" in line)
-    assert "1 SIGKILL(s) mid-burst: 50/50 answered, 0 lost, 0 duplicated" in line
+    assert "1 SIGKILL(s) mid-burst: 50/50 answered, 0 lost, 0 duplicated (of 1 replies" in line
     assert "12 s after the restart" in line
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FILE_NAME = "telegram-updates.sqlite3"  # in the data directory
 KEEP_SECONDS = 3 * 24 * 3600
 PRUNE_EVERY = 1000
 

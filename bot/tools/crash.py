@@ -5,17 +5,26 @@ itself, on a scratch data directory that shares the model and the article's inde
 against the soak's fake Bot API child process. Each round, ``chats`` new readers ask at
 once; after ``kill_after`` of their replies have arrived (the rest in flight) the bot is
 SIGKILLed and started again. After the last round every question must be answered, none
-twice: the soak tallies the server's log of this run as it does its own
-(``bot.tools.soak.crash_fault``).
+twice but those *in flight* at a kill: the soak tallies the server's log of this run as it
+does its own (``bot.tools.soak.crash_fault``).
+
+In flight means Telegram had carried out the reply but the journal had not marked the
+update handled when the process died (read from the journal file right after each kill).
+The Bot API cannot be asked whether a message arrived, so such a reply is sent again after
+the restart; the bot answers a burst's questions together (one encoder batch, concurrent
+sends), so that can be several replies per kill on a loaded machine. A duplicate of any
+other reply would be a bug in the journal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,10 +54,12 @@ class FakeServer(Protocol):
 
 @dataclass
 class CrashRun:
-    """What was asked (question number -> text) and how long each recovery took."""
+    """What was asked (question number -> text), how long each recovery took, and which
+    questions' replies were in flight at a kill (delivered, their update not yet marked)."""
 
     texts: dict[int, str] = field(default_factory=dict)
     recoveries: list[float] = field(default_factory=list)
+    in_flight: set[int] = field(default_factory=set)
 
 
 @contextlib.contextmanager
@@ -106,6 +117,23 @@ def _delivered(server: FakeServer) -> dict[int, int]:
     return counts
 
 
+def _handled_chats(data: Path) -> set[int]:
+    """The chats whose update the dead bot's journal marks handled."""
+    from bot.telegram.journal import FILE_NAME
+
+    db = sqlite3.connect(data / FILE_NAME)
+    try:
+        rows = db.execute("SELECT body FROM updates WHERE handled IS NOT NULL").fetchall()
+    finally:
+        db.close()
+    chats = set()
+    for (body,) in rows:
+        chat = json.loads(body).get("message", {}).get("chat", {}).get("id")
+        if isinstance(chat, int):
+            chats.add(chat)
+    return chats
+
+
 def _wait(
     condition: Callable[[], bool], timeout: float, bot: subprocess.Popen[bytes], data: Path
 ) -> bool:
@@ -142,15 +170,15 @@ def run_crash(
         bot = _start_bot(settings, data, server)
         try:
             for round_ in range(rounds):
-                asked = []
+                asked: dict[int, int] = {}  # question number -> its chat
                 for i in range(chats):
                     number = QUESTION_BASE + round_ * chats + i
                     texts[number] = rng.choice(questions)
                     chat = CHAT_BASE + round_ * chats + i
                     server.call(op="push", chat=chat, question=number, text=texts[number])
-                    asked.append(number)
+                    asked[number] = chat
 
-                def replies(numbers: list[int] = asked) -> int:
+                def replies(numbers: dict[int, int] = asked) -> int:
                     sent = _delivered(server)
                     return sum(1 for n in numbers if sent.get(n))
 
@@ -158,6 +186,10 @@ def run_crash(
                     break
                 os.kill(bot.pid, signal.SIGKILL)
                 bot.wait(60)
+                sent, handled = _delivered(server), _handled_chats(data)
+                run.in_flight |= {
+                    n for n, chat in asked.items() if sent.get(n) and chat not in handled
+                }
                 progress(
                     f"crash {round_ + 1}/{rounds}: SIGKILL after {replies()} of {chats} replies"
                 )

@@ -652,18 +652,27 @@ def crash_fault(
     seed: int = 0,
     progress: Progress = _stderr,
 ) -> JSONDict:
-    """The crash fault (``bot.tools.crash``), tallied like the soak's own questions."""
+    """The crash fault (``bot.tools.crash``), tallied like the soak's own questions.
+
+    ``duplicated_not_in_flight`` counts duplicates of replies that were *not* in flight at
+    a kill (their update was marked handled, or no reply had arrived): the journal's bugs.
+    """
     run = run_crash(
         settings, server, gold_questions(), rounds=rounds, chats=chats, seed=seed,
         progress=progress,
     )
-    figures = tally(run.texts, server.call(op="report", timeout=120)["log"])
+    calls = server.call(op="report", timeout=120)["log"]
+    figures = tally(run.texts, calls)
+    delivered, _, _ = _by_question(calls)
+    duplicated = {q for q in run.texts if _has_a_copy(delivered[q])}
     return {
         "kills": rounds,
         "questions": len(run.texts),
         "answered": figures["answered"],
         "lost": figures["lost"],
         "duplicated": figures["duplicated"],
+        "in_flight_at_kill": len(run.in_flight),
+        "duplicated_not_in_flight": len(duplicated - run.in_flight),
         "all_answered_after_restart_s": [round(s, 1) for s in run.recoveries],
     }
 
@@ -684,6 +693,12 @@ def _by_question(
             else:
                 delivered[question].append(text or "")
     return delivered, faults_on, unattributed
+
+
+def _has_a_copy(messages: list[str]) -> bool:
+    """Whether one of a question's answer messages (not the apology) arrived twice."""
+    copies = Counter(m for m in messages if APOLOGY not in m)
+    return bool(copies) and max(copies.values()) > 1
 
 
 def tally(texts: dict[int, str], calls: list[list[Any]]) -> JSONDict:
@@ -713,7 +728,7 @@ def tally(texts: dict[int, str], calls: list[list[Any]]) -> JSONDict:
         else:
             outcome["answered"] += 1
             outcome["incomplete"] += len(copies) < parts_of[text]
-            if max(copies.values()) > 1:
+            if _has_a_copy(messages):
                 kind = "duplicated"
             elif apologies:
                 kind = "answered_and_apologised"
@@ -806,7 +821,7 @@ def _figures(
     result["target_met"] = (
         result["lost"] == 0
         and result["duplicated"] == 0
-        and (crash is None or (crash["lost"] == 0 and crash["duplicated"] == 0))
+        and (crash is None or (crash["lost"] == 0 and crash["duplicated_not_in_flight"] == 0))
         and result["unhandled"] == 0
         and result["not_sent"] == 0
         and growth <= TARGET["rss_growth_pct"]
@@ -856,7 +871,8 @@ def format_soak(result: JSONDict) -> str:
             -1,
             f"  crash fault         {crash['kills']} SIGKILL(s) mid-burst: "
             f"{crash['answered']:,}/{crash['questions']:,} answered, {crash['lost']} lost, "
-            f"{crash['duplicated']} duplicated; all answered "
+            f"{crash['duplicated']} duplicated (of {crash['in_flight_at_kill']} replies in "
+            f"flight at a kill; others: {crash['duplicated_not_in_flight']}); all answered "
             f"{', '.join(f'{s:.0f}' for s in crash['all_answered_after_restart_s'])} s "
             "after the restart",
         )
