@@ -8,6 +8,7 @@ regression does. The gold-set report and the pool report are each computed once.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from bot.core.engine import ArticleBot
 from bot.tools.evaluate import choose_fusion, evaluate, load_gold, score
+from bot.tools.make_pool import xquad_article
 from bot.tools.pool import evaluate_pool, pool_articles
 from tests.helpers.paths import ROOT, run_bot
 
@@ -81,6 +83,33 @@ def test_the_pool_holds_both_sources_in_both_scripts_and_three_languages() -> No
         for line in a.questions.read_text(encoding="utf-8").splitlines()
     }
     assert languages == {"en", "zh-Hans", "zh-Hant"}
+    near = Counter(
+        (a.source, json.loads(line)["lang"][:2])
+        for a in articles
+        for line in a.questions.read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["kind"] == "near_miss"
+    )
+    assert near[("xquad", "en")] >= 90 and near[("xquad", "zh")] >= 90, near
+
+
+def test_a_held_back_context_gives_near_misses_unless_the_article_answers_them() -> None:
+    def context(text: str, questions: list[tuple[str, str]]) -> dict[str, Any]:
+        qas = [{"id": q, "question": q, "answers": [{"text": a}]} for q, a in questions]
+        return {"context": text, "qas": qas}
+
+    zh = [{"paragraphs": [
+        context("华沙是波兰首都。", [("首都是哪里？", "华沙")]),
+        context("华沙证券交易所建于1817年。", [("何时建立？", "1817年"), ("在哪个国家？", "波兰")]),
+    ]}]  # fmt: skip
+    en = [{"paragraphs": [{"qas": [
+        {"id": "何时建立？", "question": "When was it founded?"},
+    ]}]}]  # fmt: skip
+    text, rows = xquad_article(0, zh, en)
+    assert "华沙是波兰首都" in text and "1817" not in text
+    near = [(r["question"], r["lang"]) for r in rows if r["kind"] == "near_miss"]
+    # 波兰 is in the article: that question is answerable after all, so it is left out.
+    assert near == [("何时建立？", "zh-Hans"), ("When was it founded?", "en")]
+    assert all(r["answers"] == [] for r in rows if r["kind"] == "near_miss")
 
 
 @pytest.mark.slow
@@ -90,10 +119,12 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
     xquad_en, xquad_zh, cmrc = figures["xquad en"], figures["xquad zh"], figures["cmrc zh"]
     assert xquad_en["delivered_hit@1"] >= 0.87  # 0.571 as delivered before issue 17
     assert xquad_en["answerable_refused"] <= 0.03
-    assert xquad_en["unanswerable_refused"] >= 0.83  # measured 0.858
+    assert xquad_en["unanswerable_refused"] >= 0.83  # off-topic; measured 0.925
+    assert xquad_en["near_miss_refused"] >= 0.45  # measured 0.541
     assert xquad_zh["delivered_hit@1"] >= 0.93
     assert xquad_zh["answerable_refused"] <= 0.03
     assert xquad_zh["unanswerable_refused"] >= 0.95
+    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.796
     assert cmrc["answerable_refused"] <= 0.03
     assert cmrc["unanswerable_refused"] >= 0.93
     # The bot beats a plain dense pipeline on the same unseen articles, refusals included.
@@ -105,8 +136,8 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
 def test_the_bundled_article_held_out_by_article(pool: dict[str, Any]) -> None:
     bundled = pool["heldout_by_article"]["bundled all"]
     assert bundled["hit@1"] >= 0.84
-    assert bundled["answerable_refused"] <= 0.08  # measured 0.050: see README
-    assert bundled["unanswerable_refused"] >= 0.45  # measured 0.500
+    assert bundled["answerable_refused"] <= 0.08  # measured 0.045: see README
+    assert bundled["unanswerable_refused"] >= 0.45  # measured 0.550
 
 
 @pytest.mark.slow

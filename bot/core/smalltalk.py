@@ -17,7 +17,8 @@ _CHINESE_OPENERS = (
 _CHINESE_FILLER = set("你您啊呀哦啦了哈呢吗嘛的大家机器人")
 _ABOUT_BOT = ("你是谁", "你是什么", "你能做什么", "你会什么", "你叫什么")
 _ENGLISH_OPENERS = {"hi", "hello", "hey", "yo", "hiya", "thanks", "thank", "thx", "cheers", "bye",
-                    "goodbye", "ok", "okay", "great", "cool", "morning", "evening"}  # fmt: skip
+                    "goodbye", "ok", "okay", "great", "cool", "morning", "evening",
+                    "good"}  # fmt: skip
 _ENGLISH_FILLER = {
     "you", "so", "much", "very", "a", "lot", "that", "that's", "thats", "is", "was", "it",
     "helpful", "great", "good", "nice", "there", "again", "all", "bot", "morning", "evening",

@@ -5,10 +5,14 @@ in both scripts, asked in three question languages, so that cross-validation *by
 article* says how the bot does on an article it never saw:
 
 - **XQuAD dev** (24 Chinese Wikipedia articles, each question in English and in Chinese):
-  ``xquad_NN.md`` is one article's five contexts, one paragraph each; its questions are
+  ``xquad_NN.md`` is one article's first four contexts, one paragraph each; its questions are
   XQuAD's own in both languages (the Chinese ones in Traditional script for every other
   article, the article itself in Traditional for every third), and its off-topic questions
-  are the next article's, in both languages.
+  are the next article's, in both languages. The fifth context is held back: its questions
+  are *near-misses* (kind ``near_miss``): about the same subject, with the same names, but
+  answered only in text the article does not have — what a reader of a real article asks
+  most often when the answer is not there, and what off-topic questions cannot teach the
+  refusal rule. One whose answer text is in the article anyway is left out.
 - **CMRC 2018 trial** (Simplified Chinese Wikipedia): ``cmrc_NN.md`` is six consecutive
   contexts as :mod:`bot.tools.make_cmrc_articles` builds them (every third in Traditional),
   CMRC's questions, and the next six contexts' questions as unanswerable ones.
@@ -35,12 +39,15 @@ XQUAD_CREDIT = (
     "Chinese Wikipedia translation, licence CC BY-SA 4.0."
 )
 OFF_TOPIC_PER_LANGUAGE = 5  # off-topic questions per article, in each question language
+HELD_BACK = 1  # an XQuAD article's last contexts kept out of it: their questions are near-misses
 CMRC_ARTICLES = range(36, 256 - 12 + 1, 12)  # first contexts; 0–35 hold bot/tools/data/unseen
 CMRC_CONTEXTS = 6
 
 
-def _row(qid: str, question: str, lang: str, answers: list[str]) -> dict[str, object]:
-    kind = "fact" if answers else "unanswerable"
+def _row(
+    qid: str, question: str, lang: str, answers: list[str], kind: str | None = None
+) -> dict[str, object]:
+    kind = kind or ("fact" if answers else "unanswerable")
     return {"id": qid, "question": question, "lang": lang, "kind": kind, "answers": answers}
 
 
@@ -56,7 +63,9 @@ def xquad_article(
     english = {qa["id"]: qa["question"] for p in en[number]["paragraphs"] for qa in p["qas"]}
     lines = [f"# {text_script('维基百科条目')} {number:02d}", ""]
     rows: list[dict[str, object]] = []
-    for paragraph in zh[number]["paragraphs"]:
+    paragraphs = zh[number]["paragraphs"]
+    kept, held_back = paragraphs[:-HELD_BACK], paragraphs[-HELD_BACK:]
+    for paragraph in kept:
         context = paragraph["context"].strip().lstrip("\ufeff").strip()
         lines += [text_script(context), ""]
         for qa in paragraph["qas"]:
@@ -65,6 +74,15 @@ def xquad_article(
             rows.append(_row(qa["id"], question_script(qa["question"]), zh_lang, quote))
             if qa["id"] in english:
                 rows.append(_row(qa["id"] + "_en", english[qa["id"]], "en", quote))
+    text = "\n".join(lines)
+    for paragraph in held_back:
+        for qa in paragraph["qas"]:
+            if text_script(qa["answers"][0]["text"]) in text:
+                continue  # answered in the article after all
+            question = question_script(qa["question"])
+            rows.append(_row(qa["id"] + "_near", question, zh_lang, [], "near_miss"))
+            if qa["id"] in english:
+                rows.append(_row(qa["id"] + "_near_en", english[qa["id"]], "en", [], "near_miss"))
     other = (number + 1) % len(zh)
     others = [qa for p in zh[other]["paragraphs"] for qa in p["qas"]][:OFF_TOPIC_PER_LANGUAGE]
     others_en = {qa["id"]: qa["question"] for p in en[other]["paragraphs"] for qa in p["qas"]}
@@ -72,7 +90,7 @@ def xquad_article(
         rows.append(_row(qa["id"] + "_off", question_script(qa["question"]), zh_lang, []))
         if qa["id"] in others_en:
             rows.append(_row(qa["id"] + "_off_en", others_en[qa["id"]], "en", []))
-    return "\n".join(lines), rows
+    return text, rows
 
 
 def main(argv: list[str] | None = None) -> int:
