@@ -17,16 +17,11 @@ WHEELHOUSE ?= deploy/wheelhouse
 
 install: $(STAMP)
 
-# A development venv skips pip's byte-compiling (--no-compile: about 25 s of a fresh install,
-# most of it torch's thousands of modules); Python compiles what is imported. The image's
-# dependency layer (`deps`) compiles as usual, for its start time.
-PIP_FLAGS ?=
-
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(MAKE) --no-print-directory torch-cpu VENV=$(VENV) PIP_FLAGS=--no-compile
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(MAKE) --no-print-directory torch-cpu VENV=$(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 # Exits 0 when PyTorch's CPU index answers within INDEX_TIMEOUT seconds (and pip may use indexes).
@@ -42,11 +37,11 @@ torch-cpu:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@if $(TORCH_INDEX_UP); then \
 	    echo "torch $(TORCH_VERSION), CPU build, from $(TORCH_INDEX_URL)"; \
-	    $(BIN)/python -m pip install --quiet $(PIP_FLAGS) --timeout $(INDEX_TIMEOUT) \
+	    $(BIN)/python -m pip install --quiet --timeout $(INDEX_TIMEOUT) \
 	        --index-url "$(TORCH_INDEX_URL)" torch==$(TORCH_VERSION); \
 	else \
 	    echo "torch: $(TORCH_INDEX_URL) not reachable; taking torch==$(TORCH_VERSION)+cpu from pip's local sources"; \
-	    $(BIN)/python -m pip install --quiet $(PIP_FLAGS) torch==$(TORCH_VERSION)+cpu || { $(NO_CPU_TORCH); exit 1; }; \
+	    $(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION)+cpu || { $(NO_CPU_TORCH); exit 1; }; \
 	fi
 	@$(BIN)/python -W ignore -c 'import sys, torch; sys.exit( \
 	f"torch {torch.__version__} in $(VENV) is a CUDA build: rm -rf $(VENV), then make install" \
