@@ -219,7 +219,7 @@ def _feedback_store(settings: Settings) -> tuple[Feedback, str]:
     """Votes and the question log, and where they are: PostgreSQL or the data directory."""
     shared = _shared_store(settings)
     if shared is not None:
-        return shared, shared.where
+        return shared.feedback, shared.where
     store = FeedbackStore.open(settings.data_dir)
     return store, str(store.path)
 
@@ -362,7 +362,7 @@ def _serve_telegram(
         index_after_start=tuple(path.name for path in deferred.paths),
         question_log_days=settings.question_log_days,
     )
-    feedback = shared if shared is not None else _open_feedback(settings)
+    feedback = shared.feedback if shared is not None else _open_feedback(settings)
     services = Services(shelf, Batcher(shelf), options, feedback, shared)
     app = build_application(services, token, settings.telegram_api_base_url)
     webhook = None

@@ -61,7 +61,9 @@ def rows(url: str | None, tmp_path: Path) -> Iterator[RowStore]:
 
 @pytest.fixture
 def feedback(url: str | None, tmp_path: Path) -> Iterator[Feedback]:
-    store: Feedback = PostgresStore(url) if url else FeedbackStore(tmp_path / "f.sqlite3", "salt")
+    store: Feedback = (
+        PostgresStore(url).feedback if url else FeedbackStore(tmp_path / "f.sqlite3", "salt")
+    )
     yield store
     store.close()
 
@@ -226,7 +228,7 @@ def test_replicas_share_one_salt_and_one_schema(postgres_url: str) -> None:
     for thread in threads:
         thread.join()
     assert len(stores) == 4
-    assert len({store.chat_hash(77) for store in stores}) == 1
+    assert len({store.feedback.chat_hash(77) for store in stores}) == 1
     with psycopg.connect(postgres_url) as db:
         meta = db.execute("SELECT name, value FROM bot_meta ORDER BY name").fetchall()
     assert [name for name, _ in meta] == ["salt", "schema"]

@@ -3,7 +3,7 @@
 Chats are stored only as a salted hash: enough to let a second vote replace the
 first, never enough to tell who voted. Votes are read by `python -m bot feedback`,
 the log by `python -m bot report`; neither changes answers. Several replicas keep the
-same in PostgreSQL instead (:class:`bot.core.postgres.PostgresStore`, the same
+same in PostgreSQL instead (:class:`bot.core.pgfeedback.PostgresFeedback`, the same
 :class:`bot.core.stores.Feedback` contract).
 """
 

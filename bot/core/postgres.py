@@ -1,8 +1,9 @@
 """The state of several replicas of one bot, in one PostgreSQL database (``DATABASE_URL``).
 
 :class:`PostgresStore` implements every protocol of :mod:`bot.core.stores` over one
-connection, so a replica keeps its chats' state, the updates it handled, the votes and the
-question log where every other replica reads them:
+connection (its ``feedback``, a :class:`bot.core.pgfeedback.PostgresFeedback`, the votes and
+the question log), so a replica keeps its chats' state, the updates it handled, the votes and
+the question log where every other replica reads them:
 
 * **Chat state**, one row per chat (``bot_chat_state``), written through after each update
   and read again before the next (PTB's ``refresh_chat_data``): a chat that moves to another
@@ -14,166 +15,65 @@ question log where every other replica reads them:
   Telegram's retry of it, on whichever replica, is skipped. No update bodies are kept: in
   this mode a replica answers Telegram only after handling (``bot.telegram.webhook``), so an
   update a killed replica had not finished is delivered again by Telegram itself.
-* **Votes** and the **question log**, chats as a salted hash whose salt is made once and
-  kept in the database (``bot_meta``), the same for every replica.
+* **Votes** and the **question log** (``feedback``, :mod:`bot.core.pgfeedback`), chats as a
+  salted hash whose salt is made once and kept in the database (``bot_meta``), the same for
+  every replica.
 
 The schema is versioned (``bot_meta.schema``) and migrated under an advisory lock, so two
-replicas starting at once migrate it once. Tables start with ``bot_``: the database may be
-the one the shelf's passage store uses. Calls block (a network round trip, ~0.2 ms on
-loopback); callers off the event loop run them in a thread. One connection, one call at a
-time; a broken connection is opened again once per call.
+replicas starting at once migrate it once (:mod:`bot.core.pgschema`). Tables start with
+``bot_``: the database may be the one the shelf's passage store uses. Calls block (a network
+round trip, ~0.2 ms on loopback); callers off the event loop run them in a thread. One
+connection, one call at a time; a broken connection is opened again once per call
+(:mod:`bot.core.pgconnection`). This module is the queries of the chat state and the
+handled updates only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import secrets
-import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
-from bot.core.feedback import FeedbackError, salted_hash
-from bot.core.stores import Key, PassageVotes, QuestionRecord, StoreError
+from bot.core.pgconnection import Connection
+from bot.core.pgfeedback import PostgresFeedback
+from bot.core.pgschema import migrate
+from bot.core.stores import Key, StoreError
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-_LOCK_ID = 0x61727462  # pg_advisory_xact_lock key of the migrations ("artb")
 KEEP_HANDLED = dt.timedelta(days=3)  # Telegram retries an update for 24 hours at most
 PRUNE_EVERY = 1000
 PRUNABLE = ("chat", "user")
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE bot_chat_state (
-            kind TEXT NOT NULL,
-            id TEXT NOT NULL,
-            value TEXT NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL,
-            PRIMARY KEY (kind, id)
-        )""",
-        """CREATE TABLE bot_handled_updates (
-            update_id BIGINT PRIMARY KEY,
-            handled_at TIMESTAMPTZ NOT NULL DEFAULT now()
-        )""",
-        """CREATE TABLE bot_votes (
-            chat_hash TEXT NOT NULL,
-            question TEXT NOT NULL,
-            passage_id TEXT NOT NULL,
-            article TEXT NOT NULL,
-            vote SMALLINT NOT NULL CHECK (vote IN (-1, 1)),
-            created_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (chat_hash, question, passage_id)
-        )""",
-        """CREATE TABLE bot_questions (
-            asked_at TIMESTAMPTZ NOT NULL,
-            article TEXT NOT NULL,
-            language TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            answered BOOLEAN NOT NULL,
-            missing TEXT[] NOT NULL,
-            latency_ms REAL NOT NULL,
-            chat_hash TEXT NOT NULL
-        )""",
-        "CREATE INDEX bot_questions_by_time ON bot_questions (asked_at)",
-    ),
-)
-
 
 class PostgresStore:
-    """Chat rows, handled updates, votes and the question log in one database."""
+    """Chat rows and handled updates in one database; ``feedback``: its votes and question log."""
 
     shared = True
 
     def __init__(self, url: str, *, max_idle_days: float | None = 90) -> None:
         self.url = url
         self.max_idle_days = max_idle_days
-        self._lock = threading.Lock()
-        self._db: psycopg.Connection[Any] | None = None
+        self._conn = Connection(url)
         self._active: set[int] = set()
         self._since_pruned = 0
         try:
-            self._salt = self._call(self._migrate)
+            salt = self._conn.call(migrate)
         except StoreError as exc:
             self.close()
             raise StoreError(f"the database at {self.where} cannot be used: {exc}") from exc
-
-    def __del__(self) -> None:
-        # A store dropped without close() (a failed start, a test) closes its connection now,
-        # rather than leaving psycopg to warn about it whenever the collector gets to it.
-        db = getattr(self, "_db", None)
-        if db is not None and not db.closed:
-            with contextlib.suppress(Exception):
-                db.close()
+        self.feedback = PostgresFeedback(self._conn, salt)
 
     @property
     def where(self) -> str:
         """The server and database, never the password."""
-        info = psycopg.conninfo.conninfo_to_dict(self.url)
-        return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-
-    # ---- the connection ----------------------------------------------------------------------
-
-    def _call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """``work`` on the connection, opened (again) if needed; errors as StoreError."""
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._db is None or self._db.closed:
-                        self._db = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-                    return work(self._db)
-                except psycopg.OperationalError as exc:
-                    self._close_connection()
-                    if attempt == 2:
-                        raise StoreError(str(exc).strip()) from exc
-                except psycopg.Error as exc:
-                    raise StoreError(str(exc).strip()) from exc
-        raise AssertionError("unreachable")
-
-    def _close_connection(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except psycopg.Error as exc:
-                log.debug("closing the database connection: %s", exc)
-            self._db = None
+        return self._conn.where
 
     def close(self) -> None:
-        with self._lock:
-            self._close_connection()
-
-    def _migrate(self, db: psycopg.Connection[Any]) -> str:
-        with db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS bot_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            row = db.execute("SELECT value FROM bot_meta WHERE name = 'schema'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > len(MIGRATIONS):
-                raise psycopg.DataError(
-                    f"schema {version} is from a newer version of the bot (this one: "
-                    f"{len(MIGRATIONS)})"
-                )
-            for step in MIGRATIONS[version:]:
-                for statement in step:
-                    db.execute(statement.encode())
-            db.execute(
-                "INSERT INTO bot_meta VALUES ('schema', %s), ('salt', %s) "
-                "ON CONFLICT (name) DO UPDATE SET value = CASE WHEN bot_meta.name = 'schema' "
-                "THEN excluded.value ELSE bot_meta.value END",
-                (str(len(MIGRATIONS)), secrets.token_hex(16)),
-            )
-            salt = db.execute("SELECT value FROM bot_meta WHERE name = 'salt'").fetchone()
-        assert salt is not None
-        return str(salt[0])
+        self._conn.close()
 
     # ---- chat state (RowStore) ---------------------------------------------------------------
 
@@ -182,7 +82,7 @@ class PostgresStore:
         Rows idle for ``max_idle_days`` are deleted, as the SQLite file does."""
         if self.max_idle_days is not None:
             cutoff = time.time() - self.max_idle_days * 86_400
-            pruned = self._call(
+            pruned = self._conn.call(
                 lambda db: db.execute(
                     "DELETE FROM bot_chat_state WHERE kind = ANY(%s) AND updated_at < %s",
                     (list(PRUNABLE), cutoff),
@@ -193,7 +93,7 @@ class PostgresStore:
         return {}, {}
 
     def load(self, key: Key) -> tuple[str, float] | None:
-        row = self._call(
+        row = self._conn.call(
             lambda db: db.execute(
                 "SELECT value, updated_at FROM bot_chat_state WHERE kind = %s AND id = %s", key
             ).fetchone()
@@ -215,7 +115,7 @@ class PostgresStore:
                     [key for key, v in batch.items() if v is None],
                 )
 
-        self._call(write)
+        self._conn.call(write)
 
     def checkpoint_and_close(self) -> None:
         self.close()
@@ -231,7 +131,7 @@ class PostgresStore:
         if update_id in self._active:
             return False
         try:
-            seen = self._call(
+            seen = self._conn.call(
                 lambda db: db.execute(
                     "SELECT 1 FROM bot_handled_updates WHERE update_id = %s", (update_id,)
                 ).fetchone()
@@ -265,117 +165,9 @@ class PostgresStore:
                 )
 
         try:
-            self._call(mark)
+            self._conn.call(mark)
         except StoreError as exc:
             log.warning("cannot mark update %d handled in the database: %s", update_id, exc)
 
     def unhandled(self) -> list[dict[str, Any]]:
         return []
-
-    # ---- votes and the question log (Feedback) -----------------------------------------------
-
-    def chat_hash(self, chat_id: int | str) -> str:
-        return salted_hash(self._salt, chat_id)
-
-    def _feedback(self, what: str, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        try:
-            return self._call(work)
-        except StoreError as exc:
-            raise FeedbackError(f"cannot {what} in the database at {self.where}: {exc}") from exc
-
-    def vote(
-        self, chat_id: int | str, question: str, passage_id: str, up: bool, article: str = ""
-    ) -> None:
-        row = (self.chat_hash(chat_id), question, passage_id, article, 1 if up else -1)
-        self._feedback(
-            "record the vote",
-            lambda db: db.execute(
-                "INSERT INTO bot_votes VALUES (%s, %s, %s, %s, %s, now()) "
-                "ON CONFLICT (chat_hash, question, passage_id) "
-                "DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
-                row,
-            ),
-        )
-
-    def by_passage(self) -> list[PassageVotes]:
-        rows = self._feedback(
-            "read the votes",
-            lambda db: db.execute(
-                "SELECT passage_id, count(*) FILTER (WHERE vote = 1), "
-                "count(*) FILTER (WHERE vote = -1) FROM bot_votes GROUP BY passage_id "
-                "ORDER BY count(*) FILTER (WHERE vote = -1) DESC, passage_id"
-            ).fetchall(),
-        )
-        return [PassageVotes(pid, int(up), int(down)) for pid, up, down in rows]
-
-    def most_down_voted(self, limit: int = 10) -> list[tuple[str, str, int]]:
-        rows = self._feedback(
-            "read the votes",
-            lambda db: db.execute(
-                "SELECT question, passage_id, count(*) FROM bot_votes WHERE vote = -1 "
-                "GROUP BY question, passage_id ORDER BY count(*) DESC, question LIMIT %s",
-                (limit,),
-            ).fetchall(),
-        )
-        return [(q, pid, int(n)) for q, pid, n in rows]
-
-    def votes_by_article(self, since: dt.datetime) -> dict[str, tuple[int, int]]:
-        rows = self._feedback(
-            "read the votes",
-            lambda db: db.execute(
-                "SELECT article, count(*) FILTER (WHERE vote = 1), "
-                "count(*) FILTER (WHERE vote = -1) FROM bot_votes WHERE created_at >= %s "
-                "GROUP BY article",
-                (since,),
-            ).fetchall(),
-        )
-        return {article: (int(up), int(down)) for article, up, down in rows}
-
-    def log_questions(self, records: Sequence[QuestionRecord]) -> None:
-        rows = [
-            (
-                r.at, r.article, r.language, r.kind, r.outcome, r.answered, list(r.missing),
-                r.latency_ms, r.chat,
-            )
-            for r in records
-        ]
-
-        def insert(db: psycopg.Connection[Any]) -> None:
-            with db.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO bot_questions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
-                )
-
-        self._feedback("log the question", insert)
-
-    def questions(self, since: dt.datetime) -> list[QuestionRecord]:
-        rows = self._feedback(
-            "read the question log",
-            lambda db: db.execute(
-                "SELECT * FROM bot_questions WHERE asked_at >= %s ORDER BY asked_at", (since,)
-            ).fetchall(),
-        )
-        return [
-            QuestionRecord(
-                at=at,
-                article=article,
-                language=language,
-                kind=kind,
-                outcome=outcome,
-                answered=bool(answered),
-                missing=tuple(missing),
-                latency_ms=float(latency),
-                chat=chat,
-            )
-            for at, article, language, kind, outcome, answered, missing, latency, chat in rows
-        ]
-
-    def forget_before(self, cutoff: dt.datetime) -> int:
-        return int(
-            self._feedback(
-                "trim the question log",
-                lambda db: db.execute(
-                    "DELETE FROM bot_questions WHERE asked_at < %s", (cutoff,)
-                ).rowcount,
-            )
-        )

@@ -40,6 +40,8 @@ whichever replica, reads it. What it promises:
   once more at shutdown, then :meth:`flush`. A graceful stop loses nothing; a crash loses at
   most the last ``update_interval`` seconds. ``flush`` commits anything pending, checkpoints
   the WAL into the main file and closes the connection.
+* **Where it is kept.** This class is PTB's interface and the JSON; the rows in memory, the
+  pending changes, the batched writes and their retries are :mod:`bot.telegram.staterows`.
 * **The file itself** (:mod:`bot.telegram.statefile`): opened on first use (PTB's
   ``initialize``), checked, migrated and pruned; a corrupt file is moved aside, a locked or
   unusable one left alone while this run keeps its state in memory only, one warning each.
@@ -55,12 +57,9 @@ whichever replica, reads it. What it promises:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import sqlite3
-import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -69,13 +68,12 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.core.stores import Key, RowStore, StoreError
 from bot.telegram.statefile import StateFile
+from bot.telegram.staterows import StateRows
 
 log = logging.getLogger(__name__)
 
 _CHAT, _USER, _BOT, _CALLBACK = "chat", "user", "bot", "callback"
 _CONVERSATION = "conversation/"  # + the ConversationHandler's name
-_TOUCH = 86_400.0  # an unchanged chat PTB reports as used is rewritten once a day, for pruning
-
 
 
 def _dumps(value: Any) -> str:
@@ -147,103 +145,15 @@ class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         super().__init__(store_data=store_data, update_interval=update_interval)
         self.file = store
         self.where = where
-        self.retry_interval = retry_interval
-        self._opened = False
-        self._memory_only = False  # the file is not ours to use this run
-        self._rows: dict[Key, str] = {}  # the state as JSON text: what the file should hold
-        self._dirty: set[Key] = set()  # changed since the last successful commit
-        self._written: dict[Key, float] = {}  # updated_at: when a row was last written
-        self._failing_since: float | None = None
-        self._retry_at = 0.0
+        self._state = StateRows(store, where, readable=_readable, retry_interval=retry_interval)
         self._warned: set[tuple[str, str]] = set()
-        self._lock = asyncio.Lock()
 
     @property
     def memory_only(self) -> bool:
         """True when this run keeps its state in memory only (the file was unusable)."""
-        return self._memory_only
-
-    # ---- opening -------------------------------------------------------------------------------
-
-    async def _ensure_open(self) -> None:
-        if self._opened:
-            return
-        async with self._lock:
-            if not self._opened:
-                opened = await asyncio.to_thread(self.file.open)
-                if opened is None:
-                    self._memory_only = True
-                else:
-                    self._rows, self._written = self._readable_rows(*opened)
-                self._opened = True
-
-    def _readable_rows(
-        self, rows: dict[Key, str], written: dict[Key, float]
-    ) -> tuple[dict[Key, str], dict[Key, float]]:
-        """The rows get_* can decode; the others (written by another program) ignored, once said."""
-        unreadable = {key for key, text in rows.items() if not _readable(key, text)}
-        if unreadable:
-            log.warning(
-                "persistence: %s has %d rows this version cannot read (first: %r); ignoring them",
-                self.where,
-                len(unreadable),
-                min(unreadable),
-            )
-        return {k: t for k, t in rows.items() if k not in unreadable}, written
+        return self._state.memory_only
 
     # ---- writing -------------------------------------------------------------------------------
-
-    def _set(self, key: Key, text: str | None) -> bool:
-        """Record the new value (None: delete); True if it differs from what is stored."""
-        if text is None:
-            if key not in self._rows:
-                return False
-            del self._rows[key]
-        else:
-            if self._rows.get(key) == text and time.time() - self._written.get(key, 0) < _TOUCH:
-                return False  # unchanged, and its idle clock was reset less than a day ago
-            self._rows[key] = text
-        self._dirty.add(key)
-        return True
-
-    async def _write(self, key: Key, text: str | None) -> None:
-        await self._ensure_open()
-        if self._set(key, text):
-            await self._commit()
-
-    async def _commit(self) -> None:
-        """Write every pending change in one transaction; on failure keep them for later."""
-        async with self._lock:
-            if self._memory_only or not self._dirty:
-                return
-            if self._failing_since is not None and time.monotonic() < self._retry_at:
-                return
-            batch = {key: self._rows.get(key) for key in self._dirty}
-            self._dirty.clear()
-            try:
-                await asyncio.to_thread(self.file.store, batch)
-            except (sqlite3.Error, StoreError) as exc:
-                self._dirty.update(batch)  # the newest values are read again from _rows
-                self._retry_at = time.monotonic() + self.retry_interval
-                if self._failing_since is None:
-                    self._failing_since = time.monotonic()
-                    log.warning(
-                        "persistence: writing %s failed (%s); serving on from memory, %d "
-                        "changes pending, retrying every %gs",
-                        self.where,
-                        exc,
-                        len(self._dirty),
-                        self.retry_interval,
-                    )
-                return
-            self._written.update(dict.fromkeys(batch, time.time()))
-            if self._failing_since is not None:
-                log.info(
-                    "persistence: %s is writable again after %.0fs; pending changes saved",
-                    self.where,
-                    time.monotonic() - self._failing_since,
-                )
-                self._failing_since = None
 
     def _warn_once(self, kind: str, key: object, problem: str) -> None:
         if (kind, repr(key)) in self._warned:
@@ -270,13 +180,13 @@ class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         return "{" + ",".join(parts) + "}"
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        await self._write((_USER, str(user_id)), self._encode_dict(_USER, data))
+        await self._state.write((_USER, str(user_id)), self._encode_dict(_USER, data))
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
-        await self._write((_CHAT, str(chat_id)), self._encode_dict(_CHAT, data))
+        await self._state.write((_CHAT, str(chat_id)), self._encode_dict(_CHAT, data))
 
     async def update_bot_data(self, data: dict[Any, Any]) -> None:
-        await self._write((_BOT, ""), self._encode_dict(_BOT, data))
+        await self._state.write((_BOT, ""), self._encode_dict(_BOT, data))
 
     async def update_callback_data(self, data: CDCData) -> None:
         try:
@@ -285,38 +195,38 @@ class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         except (TypeError, ValueError, RecursionError):
             self._warn_once("callback_data", "cache", self._problem(data))
             return
-        await self._write((_CALLBACK, ""), text)
+        await self._state.write((_CALLBACK, ""), text)
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         row = (_CONVERSATION + name, _dumps(list(key)))
         if new_state is None:
-            await self._write(row, None)
+            await self._state.write(row, None)
             return
         text = _exact_json(new_state)
         if text is None:
             self._warn_once("conversation", name, f"state {self._problem(new_state)}")
             return
-        await self._write(row, text)
+        await self._state.write(row, text)
 
     async def drop_chat_data(self, chat_id: int) -> None:
-        await self._write((_CHAT, str(chat_id)), None)
+        await self._state.write((_CHAT, str(chat_id)), None)
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self._write((_USER, str(user_id)), None)
+        await self._state.write((_USER, str(user_id)), None)
 
     # ---- reading -------------------------------------------------------------------------------
 
     def _decoded(self, kind: str) -> dict[str, Any]:
         found = {}
-        for (row_kind, row_id), text in self._rows.items():
+        for (row_kind, row_id), text in self._state.rows.items():
             if row_kind == kind:
                 found[row_id] = json.loads(text)
         return found
 
     async def _by_id(self, kind: str) -> dict[int, dict[Any, Any]]:
-        await self._ensure_open()
+        await self._state.ensure_open()
         return {int(i): cast("dict[Any, Any]", v) for i, v in self._decoded(kind).items()}
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
@@ -326,20 +236,20 @@ class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         return await self._by_id(_CHAT)
 
     async def get_bot_data(self) -> dict[Any, Any]:
-        await self._ensure_open()
-        text = self._rows.get((_BOT, ""))
+        await self._state.ensure_open()
+        text = self._state.rows.get((_BOT, ""))
         return cast("dict[Any, Any]", json.loads(text)) if text is not None else {}
 
     async def get_callback_data(self) -> CDCData | None:
-        await self._ensure_open()
-        text = self._rows.get((_CALLBACK, ""))
+        await self._state.ensure_open()
+        text = self._state.rows.get((_CALLBACK, ""))
         if text is None:
             return None
         entries, mapping = json.loads(text)
         return [(u, float(t), d) for u, t, d in entries], mapping
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        await self._ensure_open()
+        await self._state.ensure_open()
         return {
             tuple(json.loads(key)): state
             for key, state in self._decoded(_CONVERSATION + name).items()
@@ -355,24 +265,14 @@ class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         newer one. A store that cannot be read leaves the data as it is (one warning)."""
         if not self.file.shared:
             return
-        await self._ensure_open()
-        key = (_CHAT, str(chat_id))
-        async with self._lock:
-            if key in self._dirty:
-                return  # ours, newer, not yet written: the store's row is older
-            try:
-                row = await asyncio.to_thread(self.file.load, key)
-            except StoreError as exc:
-                self._warn_once("chat_data", chat_id, f"could not be read again ({exc})")
-                return
-            text = row[0] if row is not None else None
-            if text == self._rows.get(key) or (text is not None and not _readable(key, text)):
-                return
-            if text is None:
-                self._rows.pop(key, None)
-            else:
-                self._rows[key] = text
-                self._written[key] = row[1] if row is not None else time.time()
+        await self._state.ensure_open()
+        try:
+            changed, text = await self._state.read_again((_CHAT, str(chat_id)))
+        except StoreError as exc:
+            self._warn_once("chat_data", chat_id, f"could not be read again ({exc})")
+            return
+        if not changed:
+            return
         chat_data.clear()
         if text is not None:
             chat_data.update(json.loads(text))
@@ -384,18 +284,7 @@ class StatePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
 
     async def flush(self) -> None:
         """Commit what is pending (retrying now), checkpoint the WAL and close the file."""
-        if not self._opened or self._memory_only:
-            return
-        self._retry_at = 0.0
-        await self._commit()
-        async with self._lock:
-            if self._dirty:
-                log.warning(
-                    "persistence: %d changes could not be saved to %s before shutdown",
-                    len(self._dirty),
-                    self.where,
-                )
-            await asyncio.to_thread(self.file.checkpoint_and_close)
+        await self._state.flush()
 
 
 class SqlitePersistence(StatePersistence):
