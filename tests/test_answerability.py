@@ -144,3 +144,22 @@ def test_money_in_any_currency_holds_a_price() -> None:
     assert holds("money", "售价约3000日元")
     assert not holds("money", "大会在天津开幕")
     assert holds(None, "anything")  # nothing asked for: nothing to check
+
+
+def test_a_phone_number_a_head_count_and_a_rate_need_their_own_shape() -> None:
+    """Any numeral answers "how many"; it does not answer these three."""
+    wants = Answerability.wanted
+    assert wants("津心办的客服电话是多少？") == "phone"
+    assert wants("銀髮平台的客服熱線是多少？") == "phone"
+    assert wants("What is the hotline's number?") == "phone"
+    assert wants("2022年网络文明大会有多少人参加？") == "headcount"
+    assert wants("How many people attended the conference?") == "headcount"
+    assert wants("天津有多少人口？") == "number"  # a population is written without 人
+    assert wants("天津今年的GDP增長了多少？") == "rate"
+    assert wants("What percentage of residents use the app?") == "rate"
+    assert holds("phone", "市民可拨打12345热线") and holds("phone", "电话：022-23456789")
+    assert not holds("phone", "2022年中国网络文明大会") and not holds("phone", "共有10000人")
+    assert holds("headcount", "吸引了三万余名观众") and holds("headcount", "参会人数超过2000人")
+    assert not holds("headcount", "2022年大会在天津举行")
+    assert holds("rate", "同比增长5.2%") and holds("rate", "增长百分之五")
+    assert not holds("rate", "2022年大会在天津举行")

@@ -124,7 +124,7 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
     assert xquad_zh["delivered_hit@1"] >= 0.93
     assert xquad_zh["answerable_refused"] <= 0.03
     assert xquad_zh["unanswerable_refused"] >= 0.95
-    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.796
+    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.786
     assert cmrc["answerable_refused"] <= 0.03
     assert cmrc["unanswerable_refused"] >= 0.93
     # The bot beats a plain dense pipeline on the same unseen articles, refusals included.
@@ -137,7 +137,7 @@ def test_the_bundled_article_held_out_by_article(pool: dict[str, Any]) -> None:
     bundled = pool["heldout_by_article"]["bundled all"]
     assert bundled["hit@1"] >= 0.84
     assert bundled["answerable_refused"] <= 0.08  # measured 0.045: see README
-    assert bundled["unanswerable_refused"] >= 0.45  # measured 0.550
+    assert bundled["unanswerable_refused"] >= 0.55  # measured 0.617
 
 
 @pytest.mark.slow

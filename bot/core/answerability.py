@@ -70,6 +70,17 @@ _WANTS = {
         r"|\bcost\b|\bfees?\b|\bcharge"
     ),
     "ordinal": re.compile(r"第几|排名第|排第|what place|which place|\branked?\b.*\bwhere"),
+    # Three kinds of number with a shape of their own: any numeral is not an answer to them.
+    "phone": re.compile(r"电话|热线|手机号|\b(?:tele)?phone\b|\bhotline\b|contact number"),
+    "headcount": re.compile(
+        r"多少[个名位]?人(?!口)|几[个名位]?人(?!口)|多少名"
+        r"|how many (?:people|persons|participants|visitors|attendees|residents|inhabitants"
+        r"|members|employees|staff)"
+    ),
+    "rate": re.compile(
+        r"增长了?多少|增速|增幅|增长率|百分之几|百分比|比例|what (?:percentage|share|proportion)"
+        r"|growth rate|grow by how much|by what percent"
+    ),
     "number": re.compile(
         r"多少|多大|多高|多长|多久|(?<![这近前哪第])几[个位次项年万名家座条种]"
         r"|how (?:many|much|often|long)"
@@ -92,6 +103,11 @@ _HOLDS = {
         r"令吉|泰铢|兰特|克朗|韩元|日元|欧元|美元|港元|英镑|澳元|加元|台币|人民币|银|金币)"
         r"|价格|价值|费用|免费|收费|票价|成本|造价|[$¥￥£€]"
     ),
+    "phone": re.compile(
+        r"(?<!\d)(?:\d{3,4}[-\s]?\d{7,8}|1[3-9]\d{9}|\d{5})(?![\d年.%人万元名个])|电话|热线|拨打"
+    ),
+    "headcount": re.compile(rf"{_NUMERAL}\s*[十百千万亿]*\s*[余多]?\s*(?:[个名位]?人|名|位)"),
+    "rate": re.compile(rf"[%％‰]|百分之|{_NUMERAL}\s*成|{_NUMERAL}\s*倍|翻番|翻了"),
     "number": re.compile(_NUMERAL),
     "date": re.compile(
         rf"\d{{3,4}}|{_NUMERAL}+\s*[年月日号]|世纪|年代|公元|今年|去年|明年|今日|昨日|今天|日前|近年"
@@ -329,6 +345,12 @@ class Answerability:
             and all(s in self.dictionary.name_stems for s in stems)
         )
 
+    @staticmethod
+    def wanted(question: str) -> str | None:
+        """The answer type ``question`` asks for (a key of the shapes below), if any."""
+        norm = normalize(question)
+        return next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
+
     def evidence(
         self,
         question: str,
@@ -346,7 +368,7 @@ class Answerability:
         # what the asker typed, in their script and case.
         typed = question if len(norm) == len(question) else norm
         spans, verdicts = self._terms(norm, typed)
-        wanted = next((kind for kind, pattern in _WANTS.items() if pattern.search(norm)), None)
+        wanted = self.wanted(question)
         found = holds(wanted, passage_text)
         evidence = self._weigh(norm, typed, spans, verdicts, wanted=wanted, type_found=found)
         if spans and (matters is None or matters(evidence)):
