@@ -108,6 +108,20 @@ async def polling(app: Application) -> AsyncIterator[Application]:
     assert app.bot_data["errors"] == []
 
 
+@contextlib.asynccontextmanager
+async def webhook_mode(app: Application, port: int, **webhook: Any) -> AsyncIterator[Application]:
+    """Run ``app`` on PTB's own webhook server at ``127.0.0.1:port/hook`` for the block."""
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook", **webhook)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
 async def echo_html(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -253,23 +267,10 @@ def test_webhook_mode_with_post_webhook(api: FakeBotApi) -> None:
     async def scenario() -> tuple[int, int]:
         app = build_app(api)
         app.add_handler(MessageHandler(filters.TEXT, echo_html))
-        async with app:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_webhook(
-                listen="127.0.0.1",
-                port=port,
-                url_path="hook",
-                webhook_url=hook,
-                secret_token="s3cret",
-            )
-            try:
-                wrong = await api.post_webhook_async(hook, f.message_update("x"), "nope")
-                right = await api.post_webhook_async(hook, f.message_update("hi"), "s3cret")
-                await api.wait_for_async("sendMessage")
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        async with webhook_mode(app, port, webhook_url=hook, secret_token="s3cret"):
+            wrong = await api.post_webhook_async(hook, f.message_update("x"), "nope")
+            right = await api.post_webhook_async(hook, f.message_update("hi"), "s3cret")
+            await api.wait_for_async("sendMessage")
         return wrong, right
 
     wrong, right = asyncio.run(scenario())
@@ -287,18 +288,9 @@ def test_webhook_mode_with_automatic_delivery() -> None:
     async def scenario(api: FakeBotApi) -> None:
         app = build_app(api)
         app.add_handler(MessageHandler(filters.TEXT, echo_html))
-        async with app:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_webhook(
-                listen="127.0.0.1", port=port, url_path="hook", webhook_url=hook
-            )
-            try:
-                api.push_update(f.message_update("delivered"))
-                await api.wait_for_async("sendMessage")
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        async with webhook_mode(app, port, webhook_url=hook):
+            api.push_update(f.message_update("delivered"))
+            await api.wait_for_async("sendMessage")
 
     with FakeBotApi(deliver_webhooks=True) as api:
         asyncio.run(scenario(api))

@@ -22,7 +22,7 @@ from bot.telegram.persistence import SqlitePersistence
 from bot.telegram.statefile import SCHEMA_VERSION
 from bot.tools.fakeapi import factories as f
 from bot.tools.fakeapi.server import FakeBotApi
-from tests.helpers.telegram import BotThread
+from tests.helpers.telegram import on_its_thread
 
 LOGGERS = {"bot.telegram.persistence", "bot.telegram.statefile"}  # the rows, the file
 LOGGER = "bot.telegram"  # their parent: caplog's level reaches both
@@ -419,17 +419,8 @@ class Counter:
 @contextlib.contextmanager
 def counting(api: FakeBotApi, path: Path) -> Iterator[Counter]:
     counter = Counter(api, path)
-    thread = BotThread(counter.app, None)
-    thread.start()
-    try:
-        assert thread.started.wait(30), "the Application did not start"
-        if thread.failure is not None:
-            raise thread.failure
+    with on_its_thread(counter.app, start_timeout=30):
         yield counter
-    finally:
-        thread.halt()
-    if thread.failure is not None:
-        raise thread.failure
 
 
 def test_chat_data_survives_an_application_restart(api: FakeBotApi, tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """What every measuring tool reads the same way: memory, percentiles, the gold questions, a
-served ``python -m bot ask``, a data directory that shares the converted model, and the
-Telegram Application's life around a measurement.
+served ``python -m bot ask`` and a data directory that shares the converted model. (The
+Telegram Application's life around a measurement is :func:`bot.telegram.runner.running`.)
 
-``bench``, ``shelf_bench``, ``soak`` and the tests' harness import these instead of keeping
-their own copies, so a figure called "p95" or "serving RSS" means one thing in every report
-and every driven Application starts and stops the way ``python -m bot telegram`` does.
+``bench``, ``shelf_bench``, ``store_bench``, ``soak`` and the tests' harness import these
+instead of keeping their own copies, so a figure called "p95" or "serving RSS" means one
+thing in every report and every driven Application starts and stops the way
+``python -m bot telegram`` does.
 """
 
 from __future__ import annotations
@@ -18,14 +19,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
 
 from bot.tools.evaluate import load_gold
-
-if TYPE_CHECKING:
-    pass
 
 Result = dict[str, Any]
 

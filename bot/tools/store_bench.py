@@ -14,13 +14,13 @@ that is ``python -m bot bench --shelf-only`` on real articles.
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bot.tools.measure import peak_rss_mb, percentiles_ms
 from embeddings.bridges import BridgeTables
 from embeddings.passages import Passage
 from embeddings.passagestore.interface import IndexedArticle, PassageStore
@@ -96,19 +96,19 @@ def run(store: PassageStore, passages: int, questions: int) -> dict[str, float]:
     seconds = time.perf_counter() - start
     times = _timed(store, questions, None)
     names = [synthetic_article(n).name for n in range(articles)]
-    filtered = np.array(_timed(store, questions, names)) * 1000
-    ms = np.array(times[1:] or times) * 1000  # the first builds the local store's merged index
+    filtered = percentiles_ms(_timed(store, questions, names), ndigits=1)
+    shelf_wide = percentiles_ms(times[1:] or times, ndigits=1)  # the first builds the index
     return {
         "passages": articles * PER_ARTICLE,
         "written_passages": written * PER_ARTICLE,
         "write_s": round(seconds, 1),
         "passages_per_s": round(written * PER_ARTICLE / seconds, 1) if written else 0.0,
         "first_question_ms": round(times[0] * 1000, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p95_ms": round(float(np.percentile(ms, 95)), 1),
-        "filtered_p50_ms": round(float(np.percentile(filtered, 50)), 1),
-        "filtered_p95_ms": round(float(np.percentile(filtered, 95)), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "p50_ms": shelf_wide["p50_ms"],
+        "p95_ms": shelf_wide["p95_ms"],
+        "filtered_p50_ms": filtered["p50_ms"],
+        "filtered_p95_ms": filtered["p95_ms"],
+        "peak_rss_mb": round(peak_rss_mb()),
     }
 
 

@@ -163,13 +163,24 @@ def running(
     url = f"http://127.0.0.1:{webhook_port}/telegram" if webhook_port else None
     bot = RunningBot(api, services, app, url)
     app.add_handler(TypeHandler(Update, bot._mark_done), group=DONE_GROUP)
-    thread = BotThread(app, url)
+    with on_its_thread(app, url):
+        yield bot
+
+
+@contextlib.contextmanager
+def on_its_thread(
+    app: Application, webhook_url: str | None = None, start_timeout: float = SAFETY_TIMEOUT
+) -> Iterator[BotThread]:
+    """``app`` running on a :class:`BotThread` for the block, halted after it; a failure to
+    start, run or shut down is raised here. Every test that drives an Application in the
+    background starts and stops it this one way."""
+    thread = BotThread(app, webhook_url)
     thread.start()
     try:
-        assert thread.started.wait(SAFETY_TIMEOUT), "the Application did not start"
+        assert thread.started.wait(start_timeout), "the Application did not start"
         if thread.failure is not None:
             raise thread.failure
-        yield bot
+        yield thread
     finally:
         thread.halt()
     if thread.failure is not None:
