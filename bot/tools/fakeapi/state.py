@@ -22,6 +22,7 @@ from bot.tools.fakeapi.wire import LOOPBACK_HOSTS, post_json
 
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_WEBHOOK_CONNECTIONS = 40  # setWebhook's default max_connections; a larger one is capped here
 
 # Update types Telegram delivers when a bot never passed ``allowed_updates``.
 _DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -227,7 +228,8 @@ class Updates:
         self.last_id = 0
         self.allowed: frozenset[str] | None = None
         self.webhook: JSONDict | None = None
-        self.webhook_retry_at = 0.0
+        self._retry_at: dict[object, float] = {}  # chat -> when its update is tried again
+        self._delivering: set[object] = set()  # chats with an update being POSTed
         self.stopping = False  # the server is stopping: long polls answer at once
         self._poll_generation = 0
 
@@ -295,7 +297,7 @@ class Updates:
             "max_connections": int(params.get("max_connections") or 40),
             "ip_address": params.get("ip_address") or "127.0.0.1",
         }
-        self.webhook_retry_at = 0.0
+        self._retry_at.clear()
         self._cond.notify_all()
         return Ok(True, "Webhook was set")
 
@@ -323,28 +325,63 @@ class Updates:
     def deliver_webhooks(self) -> None:
         """Telegram's side of webhook mode: POST queued updates until the bot answers 2xx.
 
-        Runs on a thread of its own until the server stops (takes the lock itself).
+        As Telegram does: one update per chat at a time, in order (a chat's next update waits
+        until the one before got its 2xx; a failed one is retried after 0.2 s), chats in
+        parallel up to the webhook's ``max_connections``. Runs until the server stops.
         """
+        workers = [
+            threading.Thread(target=self._delivery_worker, name=f"webhook-{n}", daemon=True)
+            for n in range(MAX_WEBHOOK_CONNECTIONS)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    def _delivery_worker(self) -> None:
         while True:
             with self._cond:
-                while not self.stopping and not (
-                    self.webhook and self.queue and time.monotonic() >= self.webhook_retry_at
-                ):
-                    self._cond.wait(0.05)
-                if self.stopping or self.webhook is None:
+                update = self._next_delivery()
+                while update is None and not self.stopping:
+                    self._cond.wait(0.2)
+                    update = self._next_delivery()
+                if update is None or self.webhook is None:
                     return
-                update = self.queue[0]
+                chat = _chat_key(update)
+                self._delivering.add(chat)
                 url = self.webhook["url"]
                 secret = self.webhook.get("secret_token")
-            status, reason = post_json(url, update, secret, 5.0)
+            try:
+                status, reason = post_json(url, update, secret, 5.0)
+            finally:
+                with self._cond:
+                    self._delivering.discard(chat)
+                    self._cond.notify_all()
             with self._cond:
                 if 200 <= status < 300:
-                    if self.queue and self.queue[0] is update:
-                        self.queue.pop(0)
+                    self.queue = [u for u in self.queue if u is not update]
+                    self._retry_at.pop(chat, None)
                 elif self.webhook is not None:
                     self.webhook["last_error_date"] = int(time.time())
                     self.webhook["last_error_message"] = reason
-                    self.webhook_retry_at = time.monotonic() + 0.2
+                    self._retry_at[chat] = time.monotonic() + 0.2
+                self._cond.notify_all()
+
+    def _next_delivery(self) -> JSONDict | None:
+        """The oldest update of a chat with nothing in delivery and no retry pending."""
+        if self.stopping or self.webhook is None:
+            return None
+        if len(self._delivering) >= int(self.webhook.get("max_connections") or 40):
+            return None
+        now, seen = time.monotonic(), set()
+        for update in self.queue:
+            chat = _chat_key(update)
+            if chat in seen:
+                continue
+            seen.add(chat)
+            if chat not in self._delivering and self._retry_at.get(chat, 0.0) <= now:
+                return update
+        return None
 
     def _confirm(self, offset: int) -> None:
         if offset > 0:
@@ -385,3 +422,17 @@ class BotState:
             if isinstance(message, dict) and {"message_id", "chat", "date"} <= message.keys():
                 self.messages.store(message)
         return queued
+
+
+def _chat_key(update: JSONDict) -> object:
+    """The chat an update belongs to (Telegram delivers a chat's updates one at a time)."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return chat["id"]
+        sender = value.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return sender["id"]
+    return None
