@@ -100,6 +100,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     soak.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
     soak.add_argument("--log", type=Path, help="keep the bot's full log here")
+    soak.add_argument(
+        "--replicas",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: through two webhook replicas behind HAProxy on PostgreSQL (loopback; needs "
+        "haproxy and a checkout's deploy/haproxy.cfg); --crashes does not apply",
+    )
+    soak.add_argument(
+        "--kill-replica-once",
+        action="store_true",
+        help="with --replicas 2: SIGKILL replica 1 halfway and start it again",
+    )
+    soak.add_argument(
+        "--workdir",
+        type=Path,
+        help="with --replicas 2: PostgreSQL and HAProxy's log here (default: a temporary one)",
+    )
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     bench.add_argument(
@@ -431,6 +449,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 def _soak(args: argparse.Namespace, settings: Settings) -> int:
     from bot.tools.soak import SoakError, format_soak, run_soak
 
+    if args.replicas > 1:
+        return _replica_soak(args, settings)
     try:
         result = run_soak(
             settings,
@@ -446,6 +466,32 @@ def _soak(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_soak(result))
+    _write_json(args.json_path, result)
+    return 0 if result["target_met"] else 1
+
+
+def _replica_soak(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from bot.tools.replica_soak import format_replica_soak, run_replica_soak
+    from bot.tools.soak import SoakError
+
+    with tempfile.TemporaryDirectory(prefix="bot-replica-soak-") as tmp:
+        try:
+            result = run_replica_soak(
+                settings,
+                questions=args.questions,
+                chats=args.chats,
+                fault_rate=args.fault_rate,
+                seed=args.seed,
+                kill_once=args.kill_replica_once,
+                workdir=args.workdir or Path(tmp),
+                progress=_progress,
+            )
+        except (SoakError, ValueError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    print(format_replica_soak(result))
     _write_json(args.json_path, result)
     return 0 if result["target_met"] else 1
 

@@ -82,7 +82,11 @@ def scratch_data_dir(settings: Settings) -> Iterator[Path]:
         yield data
 
 
-def _start_bot(settings: Settings, data: Path, server: FakeServer) -> subprocess.Popen[bytes]:
+def start_bot(
+    settings: Settings, data: Path, base_url: str, token: str, *args: str, **extra: str
+) -> subprocess.Popen[bytes]:
+    """``python -m bot telegram ARGS`` on ``data`` against the Bot API at ``base_url``,
+    ``extra`` in its environment; its log goes to ``bot.log`` beside ``data``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
@@ -91,13 +95,14 @@ def _start_bot(settings: Settings, data: Path, server: FakeServer) -> subprocess
         ARTICLE_BOT_DATA_DIR=str(data),
         ARTICLE_PATH=str(settings.article),
         EMBEDDING_MODEL=settings.model,
-        TELEGRAM_BOT_TOKEN=server.token,
-        TELEGRAM_API_BASE_URL=server.base_url,
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE_URL=base_url,
+        **extra,
     )
     # Its log goes beside the data directory, for the error if it dies on its own.
     with _log_of(data).open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "telegram"],
+            [sys.executable, "-m", "bot", "telegram", *args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -167,7 +172,7 @@ def run_crash(
     run = CrashRun()
     texts, recoveries = run.texts, run.recoveries
     with scratch_data_dir(settings) as data:
-        bot = _start_bot(settings, data, server)
+        bot = start_bot(settings, data, server.base_url, server.token)
         try:
             for round_ in range(rounds):
                 asked: dict[int, int] = {}  # question number -> its chat
@@ -194,7 +199,7 @@ def run_crash(
                     f"crash {round_ + 1}/{rounds}: SIGKILL after {replies()} of {chats} replies"
                 )
                 restarted = time.monotonic()
-                bot = _start_bot(settings, data, server)
+                bot = start_bot(settings, data, server.base_url, server.token)
                 if _wait(lambda: replies() >= chats, timeout, bot, data):
                     recoveries.append(time.monotonic() - restarted)
             _wait(lambda: len(_delivered(server)) >= len(texts), timeout, bot, data)

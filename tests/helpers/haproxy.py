@@ -1,83 +1,20 @@
-"""HAProxy with the project's own config (``deploy/haproxy.cfg``) in front of loopback replicas
-(Debian's ``haproxy``, see :mod:`tests.helpers.debian`)."""
+"""HAProxy in front of loopback replicas: :mod:`bot.tools.haproxy`, with Debian's ``haproxy``
+installed for the tests if it is missing (:mod:`tests.helpers.debian`)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import socket
-import subprocess
-import time
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.tools import haproxy as _haproxy
+from bot.tools.haproxy import deliveries, replicas_by_chat, replicas_up
 from tests.helpers.debian import installed
-from tests.helpers.paths import ROOT
 
-CONFIG = ROOT / "deploy" / "haproxy.cfg"
-_LINE = re.compile(r"update=(\d+) chat=(-?\d+) server=(\S+) status=(-?\d+)")
-_STATE = re.compile(r"^Server replicas/(\S+) is (UP|DOWN)", re.MULTILINE)
+__all__ = ["deliveries", "replicas_by_chat", "replicas_up", "running_haproxy"]
 
 
 @contextlib.contextmanager
 def running_haproxy(port: int, replicas: list[int], log: Path) -> Iterator[str]:
-    """HAProxy on 127.0.0.1:``port`` routing to the replicas' ports; yields its base URL.
-    Its log (one line per delivery: update, chat, replica, status) goes to ``log``."""
-    environment = dict(os.environ, HAPROXY_BIND=f"127.0.0.1:{port}")
-    for number, replica in enumerate(replicas, start=1):
-        environment[f"BOT{number}"] = f"127.0.0.1:{replica}"
-    haproxy = installed("haproxy", "haproxy")
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            ["setpriv", "--pdeathsig", "KILL", haproxy, "-db", "-f", str(CONFIG)],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while not _accepts(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"haproxy did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def deliveries(log: Path) -> list[tuple[int, int, str, int]]:
-    """(update_id, chat id, replica, HTTP status) of every delivery HAProxy logged."""
-    return [
-        (int(u), int(c), server, int(status))
-        for u, c, server, status in _LINE.findall(log.read_text(errors="replace"))
-    ]
-
-
-def replicas_by_chat(log: Path) -> dict[int, set[str]]:
-    """Which replicas answered each chat (status 200) so far."""
-    seen: dict[int, set[str]] = defaultdict(set)
-    for _, chat, server, status in deliveries(log):
-        if status == 200:
-            seen[chat].add(server)
-    return dict(seen)
-
-
-def replicas_up(log: Path) -> set[str]:
-    """The replicas HAProxy's health checks last found up."""
-    state: dict[str, str] = {}
-    for server, status in _STATE.findall(log.read_text(errors="replace")):
-        state[server] = status
-    return {server for server, status in state.items() if status == "UP"}
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    with _haproxy.running_haproxy(port, replicas, log, installed("haproxy", "haproxy")) as url:
+        yield url
