@@ -257,7 +257,7 @@ def _drive(
     asking: dict[int, tuple[int, int]] = {}  # chat -> (question, update id)
     handled: list[float] = []
     in_flight: set[int] = set()
-    kills, back_after = 0, []
+    kills, back_after, reported = 0, [], 0
     killed_at: float | None = None
     started = last_progress = time.monotonic()
     while len(texts) < questions or asking:
@@ -289,8 +289,9 @@ def _drive(
         if now - last_progress > STALL_TIMEOUT:
             progress(f"nothing handled for {STALL_TIMEOUT:.0f} s: {len(asking)} left unanswered")
             break
-        if len(handled) % 500 == 0 and handled:
-            progress(f"{len(handled)}/{questions} handled")
+        if len(handled) >= reported + 500:
+            reported = len(handled) - len(handled) % 500
+            progress(f"{reported}/{questions} handled")
         time.sleep(0.02)
     first = [policy.first_reply[q] - pushed[q] for q in texts if q in policy.first_reply]
     return {
