@@ -23,6 +23,10 @@ from bot.tools.fakeapi.wire import LOOPBACK_HOSTS, post_json
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_WEBHOOK_CONNECTIONS = 40  # setWebhook's default max_connections; a larger one is capped here
+# How long a delivery waits for the bot's answer before it is tried again: a replica answers
+# after handling the update, which under 40 concurrent deliveries on a loaded machine can
+# take longer than 5 s (with 5 s, an update still being handled was delivered again).
+WEBHOOK_TIMEOUT = 60.0
 
 # Update types Telegram delivers when a bot never passed ``allowed_updates``.
 _DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -352,7 +356,7 @@ class Updates:
                 url = self.webhook["url"]
                 secret = self.webhook.get("secret_token")
             try:
-                status, reason = post_json(url, update, secret, 5.0)
+                status, reason = post_json(url, update, secret, WEBHOOK_TIMEOUT)
             finally:
                 with self._cond:
                     self._delivering.discard(chat)
