@@ -335,7 +335,7 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
 def _serve_telegram(
     args: argparse.Namespace, settings: Settings, token: str, secret: str | None
 ) -> int:
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import InvalidToken, NetworkError, RetryAfter
 
     from bot.build import Deferred, build_shelf
     from bot.core.batcher import Batcher
@@ -351,7 +351,7 @@ def _serve_telegram(
     except InvalidToken as exc:
         log.error("Telegram rejected the bot token (%s): check TELEGRAM_BOT_TOKEN", exc)
         return EXIT_BAD_TOKEN
-    except NetworkError as exc:
+    except (NetworkError, RetryAfter) as exc:
         log.error("cannot reach the Telegram Bot API at start (%s); exiting", exc)
         return EXIT_UNREACHABLE
     try:  # also before the model loads: a replica without its database exits at once
@@ -399,13 +399,30 @@ def _serve_telegram(
     return 0
 
 
-async def _get_me(token: str, base_url: str | None) -> None:
-    """Ask Telegram who we are, once, before anything else (``run_polling`` asks again)."""
+async def _get_me(token: str, base_url: str | None, attempts: int = 5) -> None:
+    """Ask Telegram who we are, once, before anything else (``run_polling`` asks again).
+
+    Flood control (429 with ``retry_after``) is waited out, up to ``attempts`` times: a
+    restart in a busy moment is no reason to exit with a traceback.
+    """
+    from datetime import timedelta
+
     from telegram import Bot
+    from telegram.error import RetryAfter
 
     bot = Bot(token, base_url=base_url) if base_url else Bot(token)
-    async with bot:
-        await bot.get_me()
+    for attempt in range(1, attempts + 1):
+        try:
+            async with bot:
+                await bot.get_me()
+            return
+        except RetryAfter as exc:
+            if attempt == attempts:
+                raise
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            log.warning("Telegram asks to wait %.0f s at start (flood control); waiting", seconds)
+            await asyncio.sleep(seconds)
 
 
 def _health(settings: Settings) -> int:

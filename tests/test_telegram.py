@@ -596,3 +596,15 @@ def test_webhook_mode_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "webhook mode needs a secret" in result.stderr
     assert "A" * 35 not in result.stdout + result.stderr
+
+
+def test_flood_control_at_start_is_waited_out_not_a_traceback(api: FakeBotApi) -> None:
+    """A 429 on the first getMe (a restart in a busy moment) is waited out."""
+    import asyncio
+
+    from bot.__main__ import _get_me
+
+    api.inject("getMe", error_code=429, retry_after=1)
+    asyncio.run(_get_me(api.token, api.base_url))
+    statuses = [e.status for e in api.exchanges if e.method == "getMe"]
+    assert statuses[0] == 429 and 200 in statuses, statuses

@@ -296,6 +296,13 @@ def _drive(
             reported = len(handled) - len(handled) % 500
             progress(f"{reported}/{questions} handled")
         time.sleep(0.02)
+    if killed_at is not None:  # the rest was answered before replica 1 was back: wait for it
+        deadline = time.monotonic() + STALL_TIMEOUT
+        while not fleet.serving(1) and time.monotonic() < deadline:
+            fleet.keep_up()
+            time.sleep(0.1)
+        if fleet.serving(1):
+            back_after.append(round(time.monotonic() - killed_at, 1))
     first = [policy.first_reply[q] - pushed[q] for q in texts if q in policy.first_reply]
     return {
         "texts": texts,
