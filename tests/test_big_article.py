@@ -12,14 +12,12 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from bot.tools.measure import wait_peak_mb
 from corpus.ingest import BUNDLED_ARTICLE
-from tests.helpers.paths import ROOT, SAFETY_TIMEOUT, fresh_data_dir
+from tests.helpers.paths import ROOT, fresh_data_dir
 
 PARAGRAPHS = 1000
 PEAK_LIMIT_MB = 1200  # issue 22's ceiling for this article; measured 854 MB (build + ask)
@@ -35,22 +33,27 @@ def _many_paragraphs(path: Path) -> Path:
 
 
 def _peak_mb(args: list[str], data_dir: Path) -> tuple[int, str]:
-    """Run ``python -m bot ARGS``: its peak RSS in MB and what it printed."""
+    """Run ``python -m bot ARGS`` under a wrapper whose only child is the bot: its peak RSS."""
+    wrapper = (
+        "import json, os, resource, subprocess, sys;"
+        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "print(json.dumps({'rc': r.returncode, 'out': r.stdout, 'err': r.stderr[-2000:],"
+        " 'kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     env["ARTICLE_BOT_DATA_DIR"] = str(data_dir)
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args], stdout=out, stderr=err, cwd=ROOT, env=env,
-            text=True,
-        )  # fmt: skip
-        try:
-            peak = wait_peak_mb(proc, timeout=SAFETY_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        out.seek(0), err.seek(0)
-        assert proc.returncode == 0, err.read()[-2000:]
-        return int(peak), out.read()
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1800,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    assert report["rc"] == 0, report["err"]
+    return report["kb"] // 1024, report["out"]
 
 
 @pytest.mark.slow

@@ -109,33 +109,17 @@ def serve_ask(args: list[str], questions: list[str], env: dict[str, str] | None 
                     serving.append(rss_mb(proc.pid))
                 assert proc.stdin is not None
                 proc.stdin.close()
-                peak = wait_peak_mb(proc)
+                _, status, usage = os.wait4(proc.pid, 0)  # wait() would not give the rusage
+                proc.returncode = os.waitstatus_to_exitcode(status)
             except BaseException:
                 proc.kill()
                 raise
     return {
         "first_answer_s": first,
         "serving_rss_peak_mb": max(serving),
-        "process_rss_peak_mb": peak,
+        "process_rss_peak_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
         "questions": len(questions),
     }
-
-
-def wait_peak_mb(proc: subprocess.Popen[Any], timeout: float | None = None) -> float:
-    """Wait for ``proc`` to exit (setting its return code) and return its peak RSS in MB.
-
-    The kernel keeps a child's peak for the parent that reaps it; ``Popen.wait`` reaps
-    without reading it, so this reaps with ``os.wait4``, polling for ``timeout``.
-    """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return usage.ru_maxrss / 1024  # kilobytes on Linux
-        if deadline is not None and time.monotonic() > deadline:
-            raise subprocess.TimeoutExpired(proc.args, timeout or 0.0)
-        time.sleep(0.05)
 
 
 def reference_start(question: str, threads: int) -> float:
