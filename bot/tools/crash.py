@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.tools.processes import stop
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
@@ -205,10 +207,5 @@ def run_crash(
             _wait(lambda: len(_delivered(server)) >= len(texts), timeout, bot, data)
             server.call(op="idle", seconds=30.0, timeout=60.0)
         finally:
-            bot.terminate()
-            try:
-                bot.wait(30)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                bot.wait(30)
+            stop(bot, 30)
     return run

@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.tools.processes import stop
+
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"  # in a checkout
 _LINE = re.compile(r"update=(\d+) chat=(-?\d+) server=(\S+) status=(-?\d+)")
 _STATE = re.compile(r"^Server replicas/(\S+) is (UP|DOWN)", re.MULTILINE)
@@ -42,12 +44,7 @@ def running_haproxy(
             time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 10)
 
 
 def deliveries(log: Path) -> list[tuple[int, int, str, int]]:

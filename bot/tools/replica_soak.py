@@ -33,6 +33,7 @@ from bot.tools.fakeapi.server import Exchange, FakeBotApi, Fault
 from bot.tools.haproxy import deliveries, replicas_up, running_haproxy
 from bot.tools.measure import gold_questions, percentiles_ms, rss_mb
 from bot.tools.pgserver import fresh_database, running_postgres
+from bot.tools.processes import stop
 from bot.tools.soak import (
     FAULT_KINDS,
     UPDATE_ONLY_FAULTS,
@@ -138,13 +139,9 @@ class Fleet:
 
     def stop_all(self) -> None:
         for process in self.running.values():
-            process.terminate()
+            process.terminate()  # all at once, then each waited for
         for process in self.running.values():
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+            stop(process, 60)
         self.running.clear()
 
 
