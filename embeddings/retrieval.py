@@ -20,6 +20,7 @@ from embeddings.indexed import IndexedArticle
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of
 from embeddings.passages import Passage
+from embeddings.place import asked_place, place_mask
 from embeddings.store import StoredIndex, make_faiss_index
 
 # Candidates taken from each retriever before fusion.
@@ -78,6 +79,14 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, config: FusionConfig) -> np.nda
         )
         return _minmax(fused)
     return config.dense_weight * _minmax(dense) + (1 - config.dense_weight) * _minmax(lexical)
+
+
+def ranking(fused: np.ndarray, dense: np.ndarray, place: np.ndarray | None = None) -> np.ndarray:
+    """Passage indices best first: by fused score, ties by dense; the passages of a place
+    the question asks about (:mod:`embeddings.place`) before all others."""
+    if place is None:
+        return np.lexsort((-dense, -fused))
+    return np.lexsort((-dense, -fused, ~place))
 
 
 class Retriever:
@@ -210,6 +219,11 @@ class Retriever:
             self._rank(query, dense[row], sentences[row], k) for row, query in enumerate(queries)
         ]
 
+    def place_of(self, query: str) -> np.ndarray | None:
+        """The passages a question about the article's opening or close is answered from."""
+        place = asked_place(query)
+        return None if place is None else place_mask(place, self.passages)
+
     def _rank(self, query: str, dense: np.ndarray, sentences: np.ndarray, k: int) -> list[Hit]:
         lexical = self.lexical.scores(query)
         signals = self.cross_signals(query, dense)
@@ -217,7 +231,7 @@ class Retriever:
             fused = fuse_cross(signals, self.fusion)
         else:
             fused = fuse(dense, lexical, self.fusion)
-        order = np.lexsort((-dense, -fused))[:k]
+        order = ranking(fused, dense, self.place_of(query))[:k]
         hits = []
         for i in order:
             first = self._first_sentence[i]

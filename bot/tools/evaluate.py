@@ -34,7 +34,7 @@ from corpus.ingest import load_article
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import word_tokens
 from embeddings.passages import passages_of
-from embeddings.retrieval import FusionConfig, Retriever, fuse, fuse_cross
+from embeddings.retrieval import FusionConfig, Retriever, fuse, fuse_cross, ranking
 from embeddings.store import load_or_build
 
 # The bundled gold set ships as package data, so `bot eval` works from an installed wheel.
@@ -97,6 +97,7 @@ class Scored:
     reference: float = 0.0  # off-topic questions' dense score on this article
     overview: bool = False  # answered with the overview (lead paragraph and sections)
     plain: np.ndarray | None = None  # each paragraph's cosine alone (a plain dense pipeline)
+    place: np.ndarray | None = None  # the passages of the opening or close it asks about
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def score(
                 holds=np.array([holds(evidence.wanted, t) for t in texts]) if evidence else None,
                 reference=retriever.calibration.get(key, 0.0),
                 plain=plain[row],
+                place=retriever.place_of(question),
             )
         )
     return out
@@ -155,7 +157,7 @@ def ranking_order(s: Scored, fusion: FusionConfig) -> np.ndarray:
         fused = fuse_cross(s.signals, fusion)
     else:
         fused = fuse(s.dense, s.lexical, fusion)
-    return np.lexsort((-s.dense, -fused))
+    return ranking(fused, s.dense, s.place)
 
 
 def outcome(s: Scored, fusion: FusionConfig, rules: RefusalRules) -> Outcome:
@@ -163,7 +165,9 @@ def outcome(s: Scored, fusion: FusionConfig, rules: RefusalRules) -> Outcome:
         return Outcome(s.item, 1 if 0 in s.relevant else None, refused=False)
     order = ranking_order(s, fusion)
     rank = next((r + 1 for r, i in enumerate(order) if i in s.relevant), None)
-    refused = s.screened or rules.for_cross(s.cross).refuses(features(s, int(order[0])))
+    refused = s.screened or (
+        s.place is None and rules.for_cross(s.cross).refuses(features(s, int(order[0])))
+    )
     return Outcome(s.item, rank, refused)
 
 
@@ -287,7 +291,8 @@ def fit_signed(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 
 def choose_rule(train: list[Scored], fusion: FusionConfig) -> RefusalRule:
     """Fit the logistic rule, then refuse as many unanswerable as the answerable budget allows."""
-    searched = [s for s in train if not s.screened and not s.overview]
+    # What the rule never judges (screened, the overview, a place in the text) teaches it nothing.
+    searched = [s for s in train if not s.screened and not s.overview and s.place is None]
     x = np.array([features(s, int(ranking_order(s, fusion)[0])) for s in searched])
     answerable = np.array([s.item.answerable for s in searched])
     weights, bias = fit_signed(x, (~answerable).astype(np.float64))

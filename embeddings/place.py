@@ -1,0 +1,96 @@
+"""Questions about where in the article something is: its opening or its close.
+
+"文章最后呼吁大家做什么？", "How does the article wrap up?", "导语部分讲了什么？" name no
+topic a retriever can match: what they name is a place in the text. Every paragraph of a
+themed article shares its vocabulary, so cosine and BM25 pick an arbitrary one; the
+honest reading is the article's own structure. Such a question is ranked within its
+place (the lead paragraphs before the first heading, or the last paragraph) and by the
+usual scores inside it.
+
+Only explicit wording counts: 最后 or "the end" alone ("who came last?", "最后一名") is
+not about the article, so the Chinese forms need 文章/本文/全文… beside them unless the
+word itself is a part of a text (导语, 结尾, 第一段), and the English forms name the
+article or a paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import Enum
+
+import numpy as np
+
+from embeddings.normalize import normalize
+from embeddings.passages import Passage
+
+
+class Place(Enum):
+    OPENING = "opening"
+    CLOSE = "close"
+
+
+_TEXT = r"(?:这篇文章|这篇报道|这篇|文章|本文|全文|报道|原文|通讯)"
+_TEXT_EN = r"(?:article|text|story|piece|report|essay|author|writer)"
+
+_CHINESE = {
+    Place.OPENING: (
+        re.compile(rf"{_TEXT}的?(?:一)?(?:开头|开篇|开始|起首|第一段|首段|第一句)"),
+        re.compile(r"导语|引言|开篇|第一段|首段"),
+    ),
+    Place.CLOSE: (
+        re.compile(rf"{_TEXT}的?(?:结尾|末尾|最后|结束|末段|最后一段|最后一句|收尾)"),
+        re.compile(r"结尾处|结尾部分|文末|末段|最后一段|结束语|结语"),
+    ),
+}
+_ENGLISH = {
+    Place.OPENING: (
+        re.compile(
+            rf"\b(?:how|where|with what) does (?:the|this) {_TEXT_EN} (?:begin|start|open)\b"
+        ),
+        re.compile(rf"\b(?:at|in) the (?:beginning|start|opening) of (?:the|this) {_TEXT_EN}\b"),
+        re.compile(r"\b(?:first|opening|introductory|lead) (?:paragraph|lines?|sentences?)\b"),
+        re.compile(rf"\b{_TEXT_EN}'s (?:opening|beginning|start|introduction|intro)\b"),
+    ),
+    Place.CLOSE: (
+        re.compile(
+            rf"\b(?:how|where|with what) does (?:the|this) {_TEXT_EN} "
+            r"(?:end|finish|conclude|close|wrap up|sign off)\b"
+        ),
+        re.compile(rf"\b(?:at|in) the (?:end|close|conclusion) of (?:the|this) {_TEXT_EN}\b"),
+        re.compile(r"\b(?:last|final|closing|concluding) (?:paragraph|lines?|sentences?)\b"),
+        re.compile(rf"\b{_TEXT_EN}'s (?:ending|end|close|conclusion|closing)\b"),
+        # "What closing wish does the article make?": the text named as well, so "his
+        # closing remarks" alone stays a question about a speaker.
+        re.compile(
+            rf"^(?=.*\b{_TEXT_EN}\b).*\b(?:closing|concluding) "
+            r"(?:wish|words|remarks|message|appeal|call|thoughts?|note|hope)\b"
+        ),
+    ),
+}
+
+
+def asked_place(question: str) -> Place | None:
+    """The place a question asks about, or None for a question about a topic."""
+    text = normalize(question)
+    for place in Place:
+        if any(p.search(text) for p in _CHINESE[place] + _ENGLISH[place]):
+            return place
+    return None
+
+
+def place_mask(place: Place, passages: Sequence[Passage]) -> np.ndarray:
+    """True for the passages that are ``place``: the lead (every paragraph before the
+    first one under a heading; the first paragraph if the article has no headings, or
+    opens with one) or the last paragraph."""
+    mask = np.zeros(len(passages), dtype=bool)
+    if not passages:
+        return mask
+    if place is Place.CLOSE:
+        mask[-1] = True
+        return mask
+    lead = 0
+    while lead < len(passages) and passages[lead].section is None:
+        lead += 1
+    mask[: lead if 0 < lead < len(passages) else 1] = True
+    return mask
