@@ -17,7 +17,7 @@ from embeddings.passagestore import local
 from embeddings.passagestore.interface import PassageStore
 from embeddings.passagestore.local import LocalStore
 from embeddings.passagestore.postgres import PostgresStore, migrations
-from embeddings.passagestore.testing import PassageStoreContract, shelf
+from embeddings.passagestore.testing import TEXTS, PassageStoreContract, make_article, shelf
 
 
 class TestLocalStore(PassageStoreContract):
@@ -100,3 +100,52 @@ def test_several_stores_opening_one_database_at_once_migrate_it_once(postgres_ur
     finally:
         for store in opened:
             store.close()
+
+
+def _hnsw_indexes(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE schemaname = 'shelf' AND indexdef LIKE '%USING hnsw%' ORDER BY indexname"
+        ).fetchall()
+    return [(name, definition) for name, definition in rows]
+
+
+def test_a_bulk_load_writes_what_put_would_and_rebuilds_the_migrations_indexes(
+    postgres_url: str,
+) -> None:
+    """put_many drops the HNSW indexes, COPYs batches, then builds them again: the shelf ends
+    as one put per article would leave it, with the very indexes the migration made."""
+    store = PostgresStore(postgres_url)
+    try:
+        migrated = _hnsw_indexes(postgres_url)
+        assert [name for name, _ in migrated] == ["passages_embedding", "sentences_embedding"]
+        articles = shelf()
+        store.put(make_article("tea", TEXTS["tea"][:1], 9))  # replaced by the load
+        twice = [*articles.values(), make_article("tea", TEXTS["tea"], 3)]
+        load = store.put_many(twice, batch=3)  # tea in both batches: written twice
+        assert load.passages == sum(len(a.passages) for a in articles.values()) + 4
+        assert _hnsw_indexes(postgres_url) == migrated
+        assert sorted(store.articles(), key=lambda a: a.name) == sorted(
+            (a.summary() for a in articles.values()), key=lambda a: a.name
+        )
+        for article in articles.values():
+            back = store.get(article.name)
+            assert back is not None and back.same_as(article)
+        top = store.dense(articles["railway"].paragraph_vectors[1:2], 1)[0][0]
+        assert (top.article, top.position) == ("railway", 2)
+        assert store.lexical("When did Margaret Lowe retire?", 1)[0].article == "lighthouse"
+    finally:
+        store.close()
+
+
+def test_an_index_a_killed_bulk_load_dropped_is_built_by_the_next(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    try:
+        migrated = _hnsw_indexes(postgres_url)
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("DROP INDEX shelf.sentences_embedding")
+        store.put_many([], build_indexes_after=False)
+        assert _hnsw_indexes(postgres_url) == migrated
+    finally:
+        store.close()

@@ -4,11 +4,14 @@
 fills a fresh store with articles of ten synthetic passages (seeded random unit vectors, two
 sentences each, eight words of a 5,000-word vocabulary), then times what the shelf's
 shortlist asks of it per question: the 100 closest paragraphs, the 100 closest sentences and
-the best BM25 passage over the whole shelf, then the same limited to every article by name
-(the shelf's filter). Prints write throughput, p50/p95 per question and this process's peak
-RSS. Articles the store already holds are not written again: run it twice to time queries
-alone. Quality is not measured here (random vectors mean nothing):
-that is ``python -m bot bench --shelf-only`` on real articles.
+the best BM25 passage over the whole shelf, then the same limited to ``--filter`` articles by
+name (10, spread over the shelf). PostgreSQL is filled through its bulk load
+(:meth:`PostgresStore.put_many`: binary COPY, the HNSW indexes built after the rows, in
+``--build-memory``). Prints write throughput, index build time, p50/p95 per question and this
+process's peak RSS. Articles the store already holds are not written again; with
+``--queries-only`` nothing is listed or written, so the peak RSS is that of a process that
+only asks questions of a store that size. Quality is not measured here (random vectors mean
+nothing): that is ``python -m bot bench --shelf-only`` on real articles.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from embeddings.bridges import BridgeTables
 from embeddings.passages import Passage
 from embeddings.passagestore.interface import IndexedArticle, PassageStore
 from embeddings.passagestore.local import LocalStore
-from embeddings.passagestore.postgres import PostgresStore
+from embeddings.passagestore.postgres import BUILD_MEMORY, PostgresStore
 from embeddings.retrieval import CANDIDATES
 
 DIMENSION = 384
@@ -52,7 +55,7 @@ def synthetic_article(number: int) -> IndexedArticle:
             )
         )  # fmt: skip
     return IndexedArticle(
-        f"a{number:07d}",
+        _name(number),
         f"{number:064x}",
         "synthetic",
         tuple(passages),
@@ -79,35 +82,63 @@ def _timed(store: PassageStore, questions: int, articles: list[str] | None) -> l
     return times
 
 
-def run(store: PassageStore, passages: int, questions: int) -> dict[str, float]:
-    """Write the articles the store does not hold yet (a rerun only queries), then time."""
-    articles = passages // PER_ARTICLE
+def _name(number: int) -> str:
+    return f"a{number:07d}"
+
+
+def _write(store: PassageStore, articles: int, build_memory: str) -> tuple[int, float | None]:
+    """Write the articles the store does not hold yet: (articles written, seconds spent
+    building indexes). PostgreSQL takes them through its bulk load (binary COPY, the HNSW
+    indexes built after the rows), the local store one by one."""
     held = {a.name for a in store.articles()}
-    start = time.perf_counter()
+    missing = (synthetic_article(n) for n in range(articles) if _name(n) not in held)
+    if isinstance(store, PostgresStore):
+        load = store.put_many(missing, build_memory=build_memory)
+        return load.passages // PER_ARTICLE, load.index_seconds
     written = 0
-    for number in range(articles):
-        article = synthetic_article(number)
-        if article.name in held:
-            continue
+    for article in missing:
         store.put(article)
         written += 1
         if written % 1000 == 0:
             print(f"  {written * PER_ARTICLE} passages written", flush=True)
+    return written, None
+
+
+def run(
+    store: PassageStore,
+    passages: int,
+    questions: int,
+    *,
+    filtered: int,
+    write: bool = True,
+    build_memory: str = BUILD_MEMORY,
+) -> dict[str, float | None]:
+    """Write the articles the store does not hold yet (a rerun only queries), then time.
+
+    ``filtered``: how many articles (spread over the shelf) the filtered questions name.
+    ``write=False`` neither lists nor writes: the process holds nothing of the shelf, so its
+    RSS is what querying a store of that size costs."""
+    articles = passages // PER_ARTICLE
+    start = time.perf_counter()
+    written, index_s = _write(store, articles, build_memory) if write else (0, None)
     seconds = time.perf_counter() - start
     times = _timed(store, questions, None)
-    names = [synthetic_article(n).name for n in range(articles)]
-    filtered = percentiles_ms(_timed(store, questions, names), ndigits=1)
+    step = max(1, articles // max(1, filtered))
+    names = [_name(n) for n in range(0, articles, step)][:filtered]
+    limited = percentiles_ms(_timed(store, questions, names), ndigits=1)
     shelf_wide = percentiles_ms(times[1:] or times, ndigits=1)  # the first builds the index
     return {
         "passages": articles * PER_ARTICLE,
         "written_passages": written * PER_ARTICLE,
         "write_s": round(seconds, 1),
         "passages_per_s": round(written * PER_ARTICLE / seconds, 1) if written else 0.0,
+        "index_build_s": None if index_s is None else round(index_s, 1),  # within write_s
         "first_question_ms": round(times[0] * 1000, 1),
         "p50_ms": shelf_wide["p50_ms"],
         "p95_ms": shelf_wide["p95_ms"],
-        "filtered_p50_ms": filtered["p50_ms"],
-        "filtered_p95_ms": filtered["p95_ms"],
+        "filtered_articles": len(names),
+        "filtered_p50_ms": limited["p50_ms"],
+        "filtered_p95_ms": limited["p95_ms"],
         "peak_rss_mb": round(peak_rss_mb()),
     }
 
@@ -116,6 +147,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=20_000)
     parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument(
+        "--filter", type=int, default=10, help="articles the filtered questions name"
+    )
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="write and list nothing: time questions over the store as it is",
+    )
+    parser.add_argument(
+        "--build-memory",
+        default=BUILD_MEMORY,
+        help="PostgreSQL's maintenance_work_mem for building the HNSW indexes",
+    )
     parser.add_argument("--database-url", help="an empty PostgreSQL database (with pgvector)")
     parser.add_argument("--data-dir", type=Path, help="for the local store (default: a temp dir)")
     args = parser.parse_args()
@@ -126,7 +170,16 @@ def main() -> None:
             else LocalStore((args.data_dir or Path(scratch)) / "indexes")
         )
         try:
-            print(run(store, args.passages, args.questions))
+            print(
+                run(
+                    store,
+                    args.passages,
+                    args.questions,
+                    filtered=args.filter,
+                    write=not args.queries_only,
+                    build_memory=args.build_memory,
+                )
+            )
         finally:
             store.close()
 
