@@ -420,7 +420,7 @@ class PostgresStore:
         within = "" if articles is None else "AND {} = ANY(%(articles)s)"
         sql = f"""
             WITH q (term, times) AS (SELECT * FROM unnest(%(terms)s::text[], %(times)s::int[])),
-            everything AS (
+            everything AS MATERIALIZED (
                 SELECT sum(passages) AS n, sum(tokens)::float8 / greatest(sum(passages), 1) AS avg
                 FROM shelf.articles WHERE true {within.format("name")}
             ),
