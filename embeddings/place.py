@@ -1,11 +1,12 @@
-"""Questions about where in the article something is: its opening or its close.
+"""Questions about a place in the article: its opening, its close, or a named section.
 
 "文章最后呼吁大家做什么？", "How does the article wrap up?", "导语部分讲了什么？" name no
 topic a retriever can match: what they name is a place in the text. Every paragraph of a
 themed article shares its vocabulary, so cosine and BM25 pick an arbitrary one; the
 honest reading is the article's own structure. Such a question is ranked within its
 place (the lead paragraphs before the first heading, or the last paragraph) and by the
-usual scores inside it.
+usual scores inside it. "凝心聚力那一节说的是什么？" names a section by its heading: the
+section's first paragraph, which introduces it, comes first, then the rest of it.
 
 Only explicit wording counts: 最后 or "the end" alone ("who came last?", "最后一名") is
 not about the article, so the Chinese forms need 文章/本文/全文… beside them unless the
@@ -77,6 +78,38 @@ def asked_place(question: str) -> Place | None:
         if any(p.search(text) for p in _CHINESE[place] + _ENGLISH[place]):
             return place
     return None
+
+
+# A question about a section says so; a heading's words alone are a topic.
+_SECTION_WORD = re.compile(r"节|部分|章节|板块|小标题|标题|\b(?:section|part|chapter|heading)\b")
+
+
+def named_section(question: str, passages: Sequence[Passage]) -> int | None:
+    """The section a question names by its heading (the longest heading it contains)."""
+    text = normalize(question)
+    if not _SECTION_WORD.search(text):
+        return None
+    found = {
+        (len(title), p.section)
+        for p in passages
+        if p.section is not None
+        for title in (p.heading, p.subheading)
+        if title and len(title) >= 2 and normalize(title) in text
+    }
+    return max(found)[1] if found else None
+
+
+def priorities(question: str, passages: Sequence[Passage]) -> np.ndarray | None:
+    """Per passage, how far forward the place the question asks about puts it (0: not at
+    all), or None for a question about a topic."""
+    section = named_section(question, passages)
+    if section is not None:
+        inside = np.array([p.section == section for p in passages])
+        order = inside.astype(np.int8)
+        order[int(np.argmax(inside))] = 2  # the section's first paragraph introduces it
+        return order
+    place = asked_place(question)
+    return None if place is None else place_mask(place, passages).astype(np.int8)
 
 
 def place_mask(place: Place, passages: Sequence[Passage]) -> np.ndarray:

@@ -20,7 +20,7 @@ from embeddings.indexed import IndexedArticle
 from embeddings.lexical import LexicalIndex
 from embeddings.normalize import script_of
 from embeddings.passages import Passage
-from embeddings.place import asked_place, place_mask
+from embeddings.place import priorities
 from embeddings.store import StoredIndex, make_faiss_index
 
 # Candidates taken from each retriever before fusion.
@@ -83,10 +83,10 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, config: FusionConfig) -> np.nda
 
 def ranking(fused: np.ndarray, dense: np.ndarray, place: np.ndarray | None = None) -> np.ndarray:
     """Passage indices best first: by fused score, ties by dense; the passages of a place
-    the question asks about (:mod:`embeddings.place`) before all others."""
+    the question asks about (:func:`embeddings.place.priorities`) before all others."""
     if place is None:
         return np.lexsort((-dense, -fused))
-    return np.lexsort((-dense, -fused, ~place))
+    return np.lexsort((-dense, -fused, -place))
 
 
 class Retriever:
@@ -220,9 +220,9 @@ class Retriever:
         ]
 
     def place_of(self, query: str) -> np.ndarray | None:
-        """The passages a question about the article's opening or close is answered from."""
-        place = asked_place(query)
-        return None if place is None else place_mask(place, self.passages)
+        """Where a question about the article's opening, close or a section is answered
+        from (see :func:`embeddings.place.priorities`); None for a question about a topic."""
+        return priorities(query, self.passages)
 
     def _rank(self, query: str, dense: np.ndarray, sentences: np.ndarray, k: int) -> list[Hit]:
         lexical = self.lexical.scores(query)

@@ -8,7 +8,7 @@ import pytest
 from bot.core.answer import AnswerKind
 from bot.core.engine import ArticleBot
 from embeddings.passages import Passage
-from embeddings.place import Place, asked_place, place_mask
+from embeddings.place import Place, asked_place, named_section, place_mask, priorities
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,32 @@ def test_the_real_article_answers_its_opening_from_its_lead(core: ArticleBot) ->
     assert answer.kind is AnswerKind.ANSWER
     top = next(i for i, p in enumerate(core.retriever.passages) if p is answer.quotes[0].passage)
     assert lead[top]
+
+
+def _sectioned() -> list[Passage]:
+    headings = [None, "Harbours", "Harbours", "Rivers", "Rivers"]
+    return [
+        Passage(f"p{i}", "text", i + 1, None if h is None else (1 if h == "Harbours" else 2),
+                h, None, ((0, 4),))
+        for i, h in enumerate(headings)
+    ]  # fmt: skip
+
+
+def test_a_section_named_by_its_heading_comes_first_opening_paragraph_foremost() -> None:
+    order = priorities("What does the Rivers section say?", _sectioned())
+    assert order is not None
+    np.testing.assert_array_equal(order, [0, 0, 0, 2, 1])
+
+
+def test_a_heading_without_a_word_for_a_section_is_a_topic() -> None:
+    assert named_section("What flows through the rivers?", _sectioned()) is None
+    assert priorities("What flows through the rivers?", _sectioned()) is None
+
+
+def test_the_real_article_answers_a_section_from_its_first_paragraph(core: ArticleBot) -> None:
+    passages = core.retriever.passages
+    first = next(p for p in passages if p.section is not None)
+    assert first.heading is not None
+    answer = core.ask(f"{first.heading}这一部分讲了什么？")
+    assert answer.kind is AnswerKind.ANSWER
+    assert answer.quotes[0].passage.id == first.id

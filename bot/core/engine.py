@@ -23,7 +23,6 @@ from bot.core.smalltalk import is_smalltalk
 from corpus.model import Article, Section
 from embeddings.normalize import to_simplified
 from embeddings.passages import Passage
-from embeddings.place import asked_place
 from embeddings.retrieval import Hit, Retriever
 
 # What the refusal rule reads, in this order (see :func:`refusal_features`).
@@ -274,9 +273,10 @@ class ArticleBot:
         best = hits[0]
         features, evidence = self.features(question, best)
         context = question.context.question if question.context else None
-        # A question about the opening or close asks for a place the article has: the
-        # place is quoted, whatever the rule makes of a question that names no topic.
-        placed = asked_place(question.searched) is not None
+        # A question about the opening, the close or a named section asks for a place the
+        # article has: the place is quoted, whatever the rule makes of a question that names
+        # no topic.
+        placed = self.retriever.place_of(question.searched) is not None
         if not placed and self.refusal.for_cross(question.cross).refuses(features):
             return Answer(
                 question.raw,

@@ -97,7 +97,7 @@ class Scored:
     reference: float = 0.0  # off-topic questions' dense score on this article
     overview: bool = False  # answered with the overview (lead paragraph and sections)
     plain: np.ndarray | None = None  # each paragraph's cosine alone (a plain dense pipeline)
-    place: np.ndarray | None = None  # the passages of the opening or close it asks about
+    place: np.ndarray | None = None  # the opening, close or section it asks about, if any
 
 
 @dataclass(frozen=True)
