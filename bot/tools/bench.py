@@ -33,6 +33,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.core.engine import ArticleBot
+from bot.tools.index_cost import index_cost, index_cost_rows
 from bot.tools.measure import (
     gold_questions,
     percentiles_ms,
@@ -723,6 +724,15 @@ def run_bench(
         result["machine"] = _machine(core)
         progress("index build and encoding throughput")
         result["index"] = index_build(core, settings, scratch / "index", plan)
+        progress("index cost: CPU of ours against a plain FAISS + bm25s pipeline")
+        result["index_cost"] = index_cost(
+            settings.article,
+            data_dir,
+            scratch / "cost",
+            paragraphs=plan.index_paragraphs,
+            rounds=plan.warm_starts,
+            progress=progress,
+        )
         result["latency"] = latency(core, plan.latency_questions, progress)
         result["throughput_core"] = core_throughput(core, plan, progress)
         result["throughput_telegram"] = telegram_throughput(core, plan, progress)
@@ -912,6 +922,7 @@ def format_bench(result: Result) -> str:
     telegram = result["throughput_telegram"]
     rows = [
         *_startup_rows(result),
+        *index_cost_rows(result["index_cost"]),
         *_latency_rows(result),
         *_throughput_rows("core + Batcher", result["throughput_core"]),
         *(
