@@ -129,6 +129,23 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--shelf-only", action="store_true", help="only the shelf of 1, 10 and 100 articles"
     )
+    bench.add_argument(
+        "--contexts",
+        type=Path,
+        help="the folder holding cmrc2018_trial.json and xquad_dev/: measure the shelf of "
+        "every context as an article (376) instead, its questions as gold",
+    )
+    bench.add_argument(
+        "--shelf-dir",
+        type=Path,
+        help="with --contexts: the articles and their indexes here, reused by the next run "
+        "(default: a temporary directory, indexed from nothing)",
+    )
+    bench.add_argument(
+        "--questions",
+        type=int,
+        help="with --contexts: time at most this many distinct questions (default: all)",
+    )
     bench.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
     ev = sub.add_parser("eval", parents=[common], help="measure answers on the gold set")
     ev.add_argument(
@@ -179,7 +196,7 @@ def _ask(args: argparse.Namespace, settings: Settings, leave: bool = False) -> i
     from bot.render.text import render_answer
 
     shelf = build_shelf(settings)
-    if args.use is not None and shelf.get(args.use) is None:
+    if args.use is not None and args.use not in shelf:
         on_it = ", ".join(shelf.names())
         raise ConfigError(f"no article named {args.use!r} on the shelf (it holds: {on_it})")
     questions = [args.question] if args.question is not None else None
@@ -293,10 +310,10 @@ def _index(settings: Settings) -> int:
 
     shelf = build_shelf(settings)
     for entry in shelf.entries():
-        core = shelf.get(entry.name)
+        article = shelf.article(entry.name)
         where = "the database" if settings.database_url else settings.shelf_index_dir(entry.name)
         print(f"indexed {entry.paragraphs} paragraphs of “{entry.title}” in {where}")
-        for repair in core.article.repairs if core else ():  # what cleaning changed
+        for repair in article.repairs if article else ():  # what cleaning changed
             print(f"  cleaned: {repair}")
     return 0
 
@@ -453,12 +470,25 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.tools.bench import format_bench, run_bench
     from bot.tools.shelf_bench import format_shelf, run_shelf_bench
 
+    if args.contexts is not None:
+        return _context_bench(args, settings)
     if args.shelf_only:
         result = run_shelf_bench(settings, quick=args.quick, cmrc=args.cmrc, progress=_progress)
         print(format_shelf(result))
     else:
         result = run_bench(settings, quick=args.quick, progress=_progress, cmrc=args.cmrc)
         print(format_bench(result))
+    _write_json(args.json_path, result)
+    return 0
+
+
+def _context_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.tools.shelf_bench import format_context_bench, run_context_bench
+
+    result = run_context_bench(
+        settings, args.contexts, args.shelf_dir, questions=args.questions, progress=_progress
+    )
+    print(format_context_bench(result))
     _write_json(args.json_path, result)
     return 0
 

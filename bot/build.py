@@ -14,6 +14,7 @@ from corpus.ingest import ArticleError, load_article
 from corpus.model import Article
 from embeddings.dictionary import load_dictionary
 from embeddings.encoder import Encoder, load_encoder
+from embeddings.errors import IndexStoreError
 from embeddings.indexed import index_article
 from embeddings.passages import passages_of
 from embeddings.passagestore.interface import IndexedArticle, PassageStore, StoredArticle
@@ -82,7 +83,21 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
                 raise ArticleError("not indexed yet: it is indexed after the start")
         return _core(article, name, encoder, store, settings)
 
-    shelf = Shelf(load, settings.articles_dir, store=store)
+    def reopen(article: Article, name: str) -> ArticleBot:
+        found = store.get(name)
+        if found is None or not _index_current(found.summary(), article, encoder):
+            # Never indexed here: another process may have stored a newer version of it.
+            raise IndexStoreError(f"the store holds no current index of {name!r} (reload)")
+        return _retrieving(article, found, encoder, store, settings)
+
+    shelf = Shelf(
+        load,
+        settings.articles_dir,
+        store=store,
+        open=reopen,
+        cores=settings.shelf_cores,
+        encoder=encoder,
+    )
     for path in settings.shelf_files:
         try:
             shelf.add(path)
@@ -107,6 +122,17 @@ def _core(
         encoder.model_id,
         "rebuilt" if rebuilt else "reused",
     )
+    return _retrieving(article, indexed, encoder, store, settings)
+
+
+def _retrieving(
+    article: Article,
+    indexed: IndexedArticle,
+    encoder: Encoder,
+    store: PassageStore,
+    settings: Settings,
+) -> ArticleBot:
+    """The core answering from an article's stored index."""
     dictionary = load_dictionary(_indexes(settings) / DICTIONARY_DIR)
     retriever = Retriever.from_indexed(indexed, encoder, dictionary=dictionary)
     facts = {"Index": f"{type(store).__name__}, format {FORMAT_VERSION}"}

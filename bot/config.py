@@ -15,6 +15,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from bot.core.cores import DEFAULT_CORES
 from corpus.ingest import BUNDLED_ARTICLE
 from corpus.reading import short_path
 from embeddings.encoder import DEFAULT_MODEL
@@ -51,6 +52,8 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     # Questions older than this many days leave the question log (at each start).
     question_log_days: int = 180
+    # Articles' cores kept in memory at most; the others are built from the store when needed.
+    shelf_cores: int = DEFAULT_CORES
 
     @property
     def uploads_dir(self) -> Path:
@@ -77,6 +80,14 @@ class Settings:
         return (self.article,)
 
 
+# Settings that are a positive whole number: environment variable → field.
+_POSITIVE_INTS = {
+    "QUESTIONS_PER_MINUTE": "questions_per_minute",
+    "QUESTION_LOG_DAYS": "question_log_days",
+    "SHELF_CORES": "shelf_cores",
+}
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from the environment, then CLI overrides (None means "not given")."""
     env = os.environ if env is None else env
@@ -95,16 +106,15 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["telegram_token"] = env["TELEGRAM_BOT_TOKEN"].strip()
     if env.get("TELEGRAM_API_BASE_URL"):
         values["telegram_api_base_url"] = env["TELEGRAM_API_BASE_URL"]
-    if env.get("QUESTIONS_PER_MINUTE"):
-        values["questions_per_minute"] = _positive_int("QUESTIONS_PER_MINUTE", env)
+    for name, key in _POSITIVE_INTS.items():
+        if env.get(name):
+            values[key] = _positive_int(name, env)
     if env.get("ALLOWED_CHAT_IDS", "").strip():
         values["allowed_chat_ids"] = _chat_ids("ALLOWED_CHAT_IDS", env)
     if env.get("ADMIN_CHAT_IDS", "").strip():
         values["admin_chat_ids"] = _chat_ids("ADMIN_CHAT_IDS", env)
     if env.get("DATABASE_URL", "").strip():
         values["database_url"] = _database_url(env["DATABASE_URL"].strip())
-    if env.get("QUESTION_LOG_DAYS"):
-        values["question_log_days"] = _positive_int("QUESTION_LOG_DAYS", env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)

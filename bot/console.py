@@ -187,10 +187,8 @@ class ConsoleAdapter:
                     number=entry.number, title=entry.title, paragraphs=entry.paragraphs
                 )
             lines.append(("→ " if entry.name == self.chosen else "  ") + line)
-        bot = self.shelf.get(self.chosen) if self.chosen else None
-        lines.append(
-            say.articles_chosen.format(title=bot.article.title) if bot else say.articles_all
-        )
+        chosen = self.shelf.article(self.chosen) if self.chosen else None
+        lines.append(say.articles_chosen.format(title=chosen.title) if chosen else say.articles_all)
         return "\n".join(lines)
 
     def _use(self, argument: str) -> str:
@@ -200,12 +198,12 @@ class ConsoleAdapter:
             self.chosen = None
             return self.say.use_all.format(count=count)
         name = self.shelf.by_number(int(argument)) if argument.isdigit() else None
-        bot = self.shelf.get(name) if name else None
-        if name is None or bot is None:
+        article = self.shelf.article(name) if name else None
+        if name is None or article is None:
             return self.say.use_usage.format(count=count)
         self.chosen = name
         self._turn, self._answer, self._shown = None, None, None  # "it" meant another article
-        return self.say.use_chosen.format(title=bot.article.title)
+        return self.say.use_chosen.format(title=article.title)
 
     def _say(self, text: str) -> None:
         self.stdout.write(text + "\n")

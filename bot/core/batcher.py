@@ -54,7 +54,7 @@ class Batcher:
         """
         if article is not None and not isinstance(self.core, Shelf):
             raise ValueError(f"a single article has no shelf names: got {article!r}")
-        if article is not None and isinstance(self.core, Shelf) and self.core.get(article) is None:
+        if article is not None and isinstance(self.core, Shelf) and article not in self.core:
             # Checked here, so that one asker's unknown name fails their question, not a batch.
             raise ShelfError(f"no article named {article!r} on the shelf", "unknown_name")
         if self._queue is None:

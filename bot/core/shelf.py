@@ -12,6 +12,11 @@ quote wins. Before the full search, articles are shortlisted by one search of th
 whole shelf in its passage store (:mod:`embeddings.passagestore`: every article's
 passages in one index, local files or PostgreSQL), so a large shelf costs little more
 than a small one (``python -m bot bench`` measures it).
+
+Memory does not grow with the shelf either: the shelf knows every article from a light
+record (its text, title, paragraphs), and an article's core is built from the store only
+when a question, a reader's choice or a shown passage needs it, then kept in a bounded
+cache (:mod:`bot.core.cores`) while it is used.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import count
 from pathlib import Path
 
 from bot.core.answer import Answer, Quote
+from bot.core.cores import DEFAULT_CORES, Cores
 from bot.core.engine import ArticleBot
 from bot.core.followup import Turn
 from bot.core.question import Question
@@ -49,6 +57,10 @@ SHORTLIST = 5
 # Ingests and indexes one file under a shelf name, reading it only if it really lies in
 # the folder given (None: anywhere); raises on a file it cannot use.
 Loader = Callable[[Path, str, Path | None], ArticleBot]
+# Builds an article's core again from its stored index (never indexing it: another process
+# may have stored a newer version); raises when the store has no current index of it.
+Opener = Callable[[Article, str], ArticleBot]
+_versions = count(1)
 
 
 class ShelfError(Exception):
@@ -88,9 +100,23 @@ class Reloaded:
 
 @dataclass(frozen=True)
 class _Shelved:
-    bot: ArticleBot
+    """What the shelf keeps of an article without its core."""
+
+    article: Article
     path: Path | None  # None: handed over ready-made (:meth:`Shelf.of`), never re-read
     stamp: tuple[int, ...]  # size and mtime of the file and its sidecar: unchanged → skip
+    # Held for good when it cannot be built again (ready-made, or a shelf without an opener).
+    core: ArticleBot | None = None
+    version: int = field(default_factory=lambda: next(_versions))  # the cache's key
+
+    @cached_property
+    def ids(self) -> frozenset[str]:
+        """Its passages' ids (a passage is a paragraph): :meth:`Shelf.find` without a core."""
+        return frozenset(p.id for p in self.article.paragraphs())
+
+    @cached_property
+    def paragraphs(self) -> int:
+        return sum(1 for _ in self.article.paragraphs())
 
 
 def _stamp(path: Path) -> tuple[int, ...]:
@@ -112,7 +138,9 @@ class Shelf:
     ``directory`` (``ARTICLES_DIR``) is scanned for ``.txt``/``.md`` files at every
     :meth:`reload`; ``pinned`` files (``--article``, and anything :meth:`add`-ed) are
     always on the shelf. Readers see a snapshot: adding or reloading builds the new
-    article aside and swaps it in, so questions keep being answered meanwhile.
+    article aside and swaps it in, so questions keep being answered meanwhile. With
+    ``open``, at most ``cores`` articles' cores stay in memory (the rest are built again
+    from the store when needed); without, every core is kept.
     """
 
     load: Loader | None = None  # None: a shelf of ready-made articles only
@@ -121,14 +149,22 @@ class Shelf:
     shortlist: int = SHORTLIST
     # Where the shelf's passages are searched as one; None: ready-made cores, searched each.
     store: PassageStore | None = None
+    # Builds an evicted core again from the store; None: every core is kept in memory.
+    open: Opener | None = None
+    cores: int = DEFAULT_CORES  # cores kept in memory at most (with ``open``)
+    encoder: Encoder | None = None  # the one every core shares (None: a core's own)
     _items: dict[str, _Shelved] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _cache: Cores = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cache = Cores(self.cores)
 
     @classmethod
     def of(cls, bot: ArticleBot, name: str = "article") -> Shelf:
         """A shelf of one ready-made article: adapters and tests handed a single core."""
         shelf = cls()
-        shelf._items = {name: _Shelved(bot, None, ())}
+        shelf._items = {name: _Shelved(bot.article, None, (), bot)}
         return shelf
 
     # Reading the shelf.
@@ -139,9 +175,23 @@ class Shelf:
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, name: str) -> ArticleBot | None:
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def article(self, name: str) -> Article | None:
+        """The article of ``name`` without its core: titles, dates, listings."""
         item = self._items.get(name)
-        return item.bot if item else None
+        return item.article if item else None
+
+    def get(self, name: str) -> ArticleBot | None:
+        """The article's core, built from the store if it is not in memory."""
+        item = self._items.get(name)
+        return self._core(name, item) if item else None
+
+    def loaded(self) -> tuple[int, int]:
+        """(cores in memory now, ready-made ones included; cores built again since the start)."""
+        held = sum(item.core is not None for item in self._items.values())
+        return len(self._cache) + held, self._cache.builds
 
     def by_number(self, number: int) -> str | None:
         """The name at 1-based position ``number`` of :meth:`entries`, as ``/use N`` reads it."""
@@ -150,18 +200,13 @@ class Shelf:
 
     def first(self) -> tuple[str, ArticleBot]:
         name, item = next(iter(self._items.items()))
-        return name, item.bot
+        return name, self._core(name, item)
 
     def entries(self) -> list[ShelfEntry]:
+        items = enumerate(self._items.items(), start=1)
         return [
-            ShelfEntry(
-                number,
-                name,
-                item.bot.article.title,
-                item.bot.article.date,
-                sum(1 for _ in item.bot.article.paragraphs()),
-            )
-            for number, (name, item) in enumerate(self._items.items(), start=1)
+            ShelfEntry(n, name, i.article.title, i.article.date, i.paragraphs)
+            for n, (name, i) in items
         ]
 
     # Asking.
@@ -201,45 +246,30 @@ class Shelf:
         open_questions = [i for i, chosen in enumerate(articles) if chosen is None]
         texts = [analysed[i].searched for i in open_questions]
         found = (  # one search of the whole store names the articles worth a full search
-            shortlists(self.store, _encoder(items), list(items), texts, self.shortlist)
+            shortlists(self.store, self._encoder(items), list(items), texts, self.shortlist)
             if texts
             else []
         )
         for i, names in zip(open_questions, found, strict=True):
             for name in names:
                 plan.setdefault(name, []).append(i)
-        candidates: list[list[Answer]] = [[] for _ in questions]
-        several = len(items) > 1
-        for name, rows in plan.items():
-            item = items[name]
-            answers = item.bot.answer_many([analysed[i] for i in rows], k)
-            for i, answer in zip(rows, answers, strict=True):
-                title = item.bot.article.title if several else None
-                candidates[i].append(_stamped(answer, name, title))
+        candidates = _gathered(plan, items, analysed, articles, k=k, core_of=self._core)
         best = [max(found, key=_preference) for found in candidates]
         return [
             answer
             if answer.quotes or answer.closest
-            else replace(answer, source=self._spoken_of(items, articles[i], previous[i]))
+            else replace(answer, source=_spoken_of(items, articles[i], previous[i]))
             for i, answer in enumerate(best)
         ]
-
-    def _spoken_of(
-        self, items: dict[str, _Shelved], chosen: str | None, previous: Turn | None
-    ) -> Article:
-        """The article a reply that quotes nothing speaks of: the chosen one, else the one
-        the conversation last quoted, else the first on the shelf."""
-        if chosen is not None:
-            return items[chosen].bot.article
-        found = self.find(previous.passage_ids[0]) if previous and previous.passage_ids else None
-        return found[1].article if found else next(iter(items.values())).bot.article
 
     def find(self, passage_id: str) -> tuple[str, ArticleBot, Passage] | None:
         """The passage with this id, on whichever article holds it."""
         for name, item in dict(self._items).items():
-            passage = item.bot.passage_by_id(passage_id)
-            if passage is not None:
-                return name, item.bot, passage
+            if passage_id in item.ids:
+                core = self._core(name, item)
+                passage = core.passage_by_id(passage_id)
+                if passage is not None:
+                    return name, core, passage
         return None
 
     def show(self, name: str, passage: Passage, simplified: bool) -> Quote:
@@ -259,12 +289,13 @@ class Shelf:
         used raises :class:`ShelfError` and the shelf is left exactly as it was.
         """
         with self._lock:
-            name = self._name_for(path)
-            bot = self._load(path, name)
-            self._items = {**self._items, name: _Shelved(bot, path, _stamp(path))}
+            name = _name_for(self._items, path)
+            item = self._shelved(path, name)
+            self._items = {**self._items, name: item}
+            self._cache.discard(name, keep=item.version)  # the version replaced, if any
             if not any(_same(path, p) for p in self.pinned):
                 self.pinned.append(path)
-        log.info("on the shelf: %s (%s)", name, bot.article.title)
+        log.info("on the shelf: %s (%s)", name, item.article.title)
         return name
 
     def reload(self) -> Reloaded:
@@ -274,20 +305,20 @@ class Shelf:
         changes nothing.
         """
         with self._lock:
-            sources = self._sources()
+            sources = _sources(self.pinned, self.directory)
             kept = {n: item for n, item in self._items.items() if item.path is None}
             added: list[str] = []
             updated: list[str] = []
             failed: list[tuple[str, str]] = []
             for path in sources:
-                name = self._name_for(path, taken=kept)
+                name = _name_for(self._items, path, taken=kept)
                 old = self._items.get(name)
                 stamp = _stamp(path)
                 if old is not None and old.stamp == stamp:
                     kept[name] = old
                     continue
                 try:
-                    kept[name] = _Shelved(self._load(path, name), path, stamp)
+                    kept[name] = self._shelved(path, name, stamp)
                 except ShelfError as exc:
                     log.error("%s", exc)
                     failed.append((str(path), str(exc)))
@@ -307,51 +338,142 @@ class Shelf:
                 return Reloaded(failed=(*failed, (str(directory), why)))
             removed = tuple(n for n in self._items if n not in kept)
             self._items = {n: kept[n] for n in order}
+            for name, item in self._items.items():
+                self._cache.discard(name, keep=item.version)
+            for name in removed:
+                self._cache.discard(name)
         return Reloaded(tuple(added), tuple(updated), removed, tuple(failed))
 
-    def _sources(self) -> list[Path]:
-        found = list(self.pinned)
-        if self.directory is not None:
-            try:
-                listed = sorted(self.directory.iterdir())
-            except OSError as exc:
-                raise ShelfError(
-                    f"cannot read the articles directory {self.directory}: {exc}"
-                ) from exc
-            articles = [p for p in listed if p.suffix.lower() in SUFFIXES and _is_file(p)]
-            found += [p for p in articles if not any(_same(p, q) for q in found)]
-        return found
+    def _shelved(self, path: Path, name: str, stamp: tuple[int, ...] | None = None) -> _Shelved:
+        """The file ingested and indexed, as a record; its core is cached (or, without an
+        opener, held by the record). The version it replaces leaves the cache once swapped."""
+        core = _loaded(self.load, path, name, _folder_of(self.directory, path))
+        if self.open is None:
+            return _Shelved(core.article, path, stamp or _stamp(path), core)
+        item = _Shelved(core.article, path, stamp or _stamp(path))
+        self._cache.put((name, item.version), core)
+        return item
 
-    def _folder_of(self, path: Path) -> Path | None:
-        """The folder ``path`` must really lie in: the shelf's, for a file listed from it."""
-        if self.directory is not None and path.parent == self.directory:
-            return self.directory
-        return None
+    def _core(self, name: str, item: _Shelved) -> ArticleBot:
+        """The record's core: held, in the cache, or built again from the store."""
+        if item.core is not None:
+            return item.core
+        newer = self._items.get(name)
+        if newer is not None and newer.version > item.version:
+            item = newer  # replaced since the reader's snapshot: the store holds the new one
+        return self._cache.get(
+            (name, item.version), lambda: _reopened(self.open, name, item.article)
+        )
 
-    def _name_for(self, path: Path, taken: dict[str, _Shelved] | None = None) -> str:
-        """The file's stem; a second file with the same stem gets ``stem-2`` and so on."""
-        for name, item in self._items.items():
-            if item.path is not None and _same(item.path, path):
-                return name
-        taken_names = set(self._items) | set(taken or {})
-        name, n = path.stem, 1
-        while name in taken_names:
-            n += 1
-            name = f"{path.stem}-{n}"
-        return name
+    def _encoder(self, items: dict[str, _Shelved]) -> Encoder:
+        """The encoder every article of the shelf shares."""
+        if self.encoder is not None:
+            return self.encoder
+        name, item = next(iter(items.items()))
+        return self._core(name, item).retriever.encoder
 
-    def _load(self, path: Path, name: str) -> ArticleBot:
-        if self.load is None:
-            raise ShelfError("this shelf holds ready-made articles and reads no files", "no_files")
-        if path.suffix.lower() not in SUFFIXES:
-            raise ShelfError(f"{path.name}: an article must be a .txt or .md file", "not_article")
-        shown = short_path(path.name, 80)
+
+def _gathered(
+    plan: dict[str, list[int]],
+    items: dict[str, _Shelved],
+    analysed: list[Question],
+    chosen: list[str | None],
+    *,
+    k: int,
+    core_of: Callable[[str, _Shelved], ArticleBot],
+) -> list[list[Answer]]:
+    """Per question, the answers of the articles ``plan`` sends it to, one core in hand at
+    a time (the cache stays bounded). An article whose core cannot be built is left out of
+    an open question's search (the others still answer); a chosen one raises."""
+    candidates: list[list[Answer]] = [[] for _ in analysed]
+    several = len(items) > 1
+    failed: ShelfError | None = None
+    for name, rows in plan.items():
         try:
-            return self.load(path, name, self._folder_of(path))
-        except ArticleError as exc:
-            raise ShelfError(f"{shown} cannot go on the shelf: {exc}", exc.kind) from exc
-        except (EmbeddingError, IndexStoreError, OSError) as exc:
-            raise ShelfError(f"{shown} cannot go on the shelf: {exc}") from exc
+            core = core_of(name, items[name])
+        except ShelfError as exc:
+            if any(chosen[i] == name for i in rows):
+                raise
+            log.warning("%s: left out of the search", exc)
+            failed = exc
+            continue
+        answers = core.answer_many([analysed[i] for i in rows], k)
+        title = items[name].article.title if several else None
+        for i, answer in zip(rows, answers, strict=True):
+            candidates[i].append(_stamped(answer, name, title))
+    if failed is not None and not all(candidates):
+        raise failed
+    return candidates
+
+
+def _spoken_of(items: dict[str, _Shelved], chosen: str | None, previous: Turn | None) -> Article:
+    """The article a reply that quotes nothing speaks of: the chosen one, else the one
+    the conversation last quoted, else the first on the shelf (from records: no core)."""
+    if chosen is not None:
+        return items[chosen].article
+    passage_id = previous.passage_ids[0] if previous and previous.passage_ids else None
+    holder = next((i for i in items.values() if passage_id in i.ids), None)
+    return (holder or next(iter(items.values()))).article
+
+
+def _sources(pinned: list[Path], directory: Path | None) -> list[Path]:
+    """The pinned files, then the directory's articles not among them."""
+    found = list(pinned)
+    if directory is not None:
+        try:
+            listed = sorted(directory.iterdir())
+        except OSError as exc:
+            raise ShelfError(f"cannot read the articles directory {directory}: {exc}") from exc
+        articles = [p for p in listed if p.suffix.lower() in SUFFIXES and _is_file(p)]
+        found += [p for p in articles if not any(_same(p, q) for q in found)]
+    return found
+
+
+def _folder_of(directory: Path | None, path: Path) -> Path | None:
+    """The folder ``path`` must really lie in: the shelf's, for a file listed from it."""
+    if directory is not None and path.parent == directory:
+        return directory
+    return None
+
+
+def _name_for(
+    items: dict[str, _Shelved], path: Path, taken: dict[str, _Shelved] | None = None
+) -> str:
+    """The file's stem; a second file with the same stem gets ``stem-2`` and so on."""
+    for name, item in items.items():
+        if item.path is not None and _same(item.path, path):
+            return name
+    taken_names = set(items) | set(taken or {})
+    name, n = path.stem, 1
+    while name in taken_names:
+        n += 1
+        name = f"{path.stem}-{n}"
+    return name
+
+
+def _loaded(load: Loader | None, path: Path, name: str, folder: Path | None) -> ArticleBot:
+    """``load``'s core for the file, its refusals as :class:`ShelfError`."""
+    if load is None:
+        raise ShelfError("this shelf holds ready-made articles and reads no files", "no_files")
+    if path.suffix.lower() not in SUFFIXES:
+        raise ShelfError(f"{path.name}: an article must be a .txt or .md file", "not_article")
+    shown = short_path(path.name, 80)
+    try:
+        return load(path, name, folder)
+    except ArticleError as exc:
+        raise ShelfError(f"{shown} cannot go on the shelf: {exc}", exc.kind) from exc
+    except (EmbeddingError, IndexStoreError, OSError) as exc:
+        raise ShelfError(f"{shown} cannot go on the shelf: {exc}") from exc
+
+
+def _reopened(open_: Opener | None, name: str, article: Article) -> ArticleBot:
+    """An evicted core built again from the store, its failure as :class:`ShelfError`."""
+    if open_ is None:
+        raise ShelfError(f"{name}: this shelf cannot build a core again", "unreadable")
+    try:
+        return open_(article, name)
+    except (EmbeddingError, IndexStoreError, OSError) as exc:
+        raise ShelfError(f"{name} cannot be searched: {exc}") from exc
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -364,11 +486,6 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:  # a name too long, a link loop: not a file the shelf can use
         return False
-
-
-def _encoder(items: dict[str, _Shelved]) -> Encoder:
-    """The encoder every article of the shelf shares."""
-    return next(iter(items.values())).bot.retriever.encoder
 
 
 def _stamped(answer: Answer, name: str, title: str | None) -> Answer:

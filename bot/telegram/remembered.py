@@ -53,14 +53,14 @@ def recall(chat_data: dict[str, Any] | None, key: str, shelf: Shelf) -> Answer |
         quotes = tuple(_revive(q, shelf, converted) for q in state["quotes"])
         closest = _revive(state["closest"], shelf, converted) if state["closest"] else None
         shown = quotes[0] if quotes else closest
-        bot = shelf.get(shown.article) if shown and shown.article else None
+        article = shelf.article(shown.article) if shown and shown.article else None
         return Answer(
             str(state["question"]),
             AnswerKind(state["kind"]),
             quotes,
             converted=converted,
             closest=closest,
-            source=(bot or shelf.first()[1]).article,
+            source=article or shelf.first()[1].article,
         )
     except (KeyError, TypeError, ValueError, LookupError):
         return None  # written by another version, or the article changed since

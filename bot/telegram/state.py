@@ -76,7 +76,7 @@ class Services:
     def chosen(self, chat_data: dict[str, Any] | None) -> str | None:
         """The article the chat chose, while it is still on the shelf; None: all of them."""
         name = (chat_data or {}).get(CHOSEN)
-        return name if isinstance(name, str) and self.shelf.get(name) is not None else None
+        return name if isinstance(name, str) and name in self.shelf else None
 
     def current(self, chat_data: dict[str, Any] | None) -> ArticleBot:
         """The article commands speak of: the chosen one, else the one last quoted, else

@@ -10,6 +10,11 @@ full run, how the rules for choosing among articles compare (``rules``).
 
 Memory is measured in a fresh ``python -m bot ask --json`` per size, serving the
 shelf from its reused indexes, like the rest of ``python -m bot bench``.
+
+``--contexts DATA`` measures issue 19's shelf at scale instead: every CMRC trial and XQuAD
+dev context as an article of its own (:mod:`bot.tools.context_articles`, 376 articles),
+every question with an answer timed once, in a work directory (``--shelf-dir``) whose
+indexes a later run reuses.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.core.answer import Answer
 from bot.core.shelf import Shelf
-from bot.tools.measure import percentiles_ms, serve_ask, share_model
+from bot.tools.context_articles import write_context_articles
+from bot.tools.measure import percentiles_ms, rss_mb, serve_ask, share_model
 
 Progress = Callable[[str], None]
 Result = dict[str, object]
@@ -133,9 +139,14 @@ def _hit(answer: Answer, question: Question) -> bool:
     return bool(answer.quotes) and question.answer in answer.quotes[0].text
 
 
-def _served(settings: Settings, folder: Path, questions: list[str]) -> Result:
-    """A fresh ``python -m bot ask --json`` on the shelf: first answer and serving RSS."""
+def _served(
+    settings: Settings, folder: Path, questions: list[str], cores: int | None = None
+) -> Result:
+    """A fresh ``python -m bot ask --json`` on the shelf: first answer and serving RSS
+    (with ``cores``, that many article cores kept in memory at most: ``SHELF_CORES``)."""
     env = {**os.environ, "ARTICLES_DIR": str(folder)}
+    if cores is not None:
+        env["SHELF_CORES"] = str(cores)
     env.pop("ARTICLE_PATH", None)
     args = ["--data-dir", str(settings.data_dir), "--model", settings.model]
     served = serve_ask(args, questions, env)
@@ -357,3 +368,135 @@ def format_shelf(result: Result) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{figure:<{width}}  {value}" for figure, value, _, _ in rows]
     return "\n".join([*lines, f"\n(shelf bench took {result['duration_s']:.0f} s)"])
+
+
+# ---- the shelf at scale: every CMRC trial and XQuAD dev context an article ---------------------
+
+
+# Questions a fresh ``ask`` answers while its resident memory is sampled: up to six articles
+# searched a question, so its cache of cores fills.
+CONTEXT_SERVED = 300
+
+
+def _distinct(questions: list[Question]) -> list[Question]:
+    """Each question text once (the first article it was asked of keeps it)."""
+    seen: dict[str, Question] = {}
+    for q in questions:
+        seen.setdefault(q.text, q)
+    return list(seen.values())
+
+
+def _share(
+    answers: list[Answer], asked: list[Question], keep: Callable[[Question], bool]
+) -> Result:
+    pairs = [(a, q) for a, q in zip(answers, asked, strict=True) if keep(q)]
+    count = max(len(pairs), 1)
+    return {
+        "questions": len(pairs),
+        "own_article": sum(a.article == q.article for a, q in pairs) / count,
+        "hit_at_1": sum(_hit(a, q) for a, q in pairs) / count,
+    }
+
+
+def run_context_bench(
+    settings: Settings,
+    data: Path,
+    workdir: Path | None,
+    *,
+    questions: int | None,
+    progress: Progress,
+) -> Result:
+    """The shelf of every context of ``data`` (the folder of the CMRC trial and XQuAD dev
+    files) in ``workdir`` (None: a scratch directory, indexed from nothing)."""
+    if workdir is not None:
+        return _context_shelf(settings, data, workdir, questions, progress)
+    scratch = Path(tempfile.mkdtemp(prefix="article-bot-contexts-"))
+    try:
+        return _context_shelf(settings, data, scratch, questions, progress)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _context_shelf(
+    settings: Settings, data: Path, workdir: Path, questions: int | None, progress: Progress
+) -> Result:
+    """Start, every distinct answerable question timed in this process (``questions``: a
+    random sample of that many), then serving RSS of a fresh ``ask`` over the first
+    :data:`CONTEXT_SERVED` of them, keeping ``settings.shelf_cores`` cores and keeping every
+    core (the shelf as it was before cores were cached)."""
+    from bot.build import build_shelf
+
+    folder = workdir / "articles"
+    gold = [Question(g.text, g.article, g.answer) for g in write_context_articles(data, folder)]
+    data_dir = workdir / "data"
+    if not (data_dir / "models").is_dir():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        share_model(settings.data_dir, data_dir)
+    sized = replace(settings, data_dir=data_dir, articles_dir=folder, articles=())
+    progress(f"shelf of every context: starting (indexes in {data_dir}, reused when built)")
+    started = time.perf_counter()
+    shelf = build_shelf(sized)
+    start_s = time.perf_counter() - started
+    asked = _distinct(gold)
+    if questions is not None and questions < len(asked):  # a sample over every source
+        asked = random.Random(0).sample(asked, questions)
+    progress(f"shelf of {len(shelf)}: {len(asked)} distinct questions, {rss_mb():.0f} MB now")
+    times, answers = _timed_asks(shelf, asked)
+    latency = percentiles_ms(times)
+    english = lambda q: q.text.isascii()  # noqa: E731  (XQuAD's English twins)
+    result: Result = {
+        "source": "every CMRC 2018 trial and XQuAD dev context",
+        "articles": len(shelf),
+        "paragraphs": sum(e.paragraphs for e in shelf.entries()),
+        "start_s": start_s,
+        "answer_p50_ms": latency["p50_ms"],
+        "answer_p95_ms": latency["p95_ms"],
+        **_share(answers, asked, lambda q: True),
+        "by_source": {
+            "CMRC": _share(answers, asked, lambda q: q.article.startswith("cmrc")),
+            "XQuAD Chinese": _share(
+                answers, asked, lambda q: q.article.startswith("xquad") and not english(q)
+            ),
+            "XQuAD English": _share(
+                answers, asked, lambda q: q.article.startswith("xquad") and english(q)
+            ),
+        },
+        "cores": settings.shelf_cores,
+        "cores_in_memory": shelf.loaded()[0],
+        "cores_built_again": shelf.loaded()[1],
+        "bench_rss_mb": rss_mb(),
+    }
+    count = len(shelf)
+    del shelf
+    sample = [q.text for q in asked[:CONTEXT_SERVED]]
+    for label, cores in (("served", settings.shelf_cores), ("served_every_core", count)):
+        progress(f"shelf of {count}: serving {len(sample)} questions, {cores} cores kept")
+        result[label] = {"cores": cores, **_served(sized, folder, sample, cores)}
+    return result
+
+
+def format_context_bench(result: Result) -> str:
+    label = f"shelf of {result['articles']} ({result['paragraphs']} paragraphs, {result['source']})"
+    lines = [
+        label,
+        f"  start (indexes reused): {result['start_s']:.1f} s",
+        f"  answer over {result['questions']} distinct questions: p50 "
+        f"{result['answer_p50_ms']:.0f} ms, p95 {result['answer_p95_ms']:.0f} ms "
+        f"({result['cores']} cores kept; {result['cores_built_again']} built again)",
+        f"  right article quoted: {result['own_article']:.1%}, "
+        f"answer text in the top quote: {result['hit_at_1']:.1%}",
+    ]
+    by_source: dict[str, Result] = result["by_source"]  # type: ignore[assignment]
+    for source, figures in by_source.items():
+        lines.append(
+            f"    {source} ({figures['questions']}): right article {figures['own_article']:.1%}, "
+            f"top quote {figures['hit_at_1']:.1%}"
+        )
+    for key in ("served", "served_every_core"):
+        served: Result = result[key]  # type: ignore[assignment]
+        lines.append(
+            f"  fresh `ask`, {served['cores']} cores kept: serving RSS "
+            f"{served['serving_rss_peak_mb']:.0f} MB, "
+            f"first answer {served['first_answer_warm_s']:.1f} s"
+        )
+    return "\n".join(lines)
