@@ -149,3 +149,42 @@ def test_an_index_a_killed_bulk_load_dropped_is_built_by_the_next(postgres_url: 
         assert _hnsw_indexes(postgres_url) == migrated
     finally:
         store.close()
+
+
+def test_migration_002_gives_each_term_row_its_passages_length(postgres_url: str) -> None:
+    """A shelf written under migration 001 (lengths only on passages) is searched the same
+    after 002 copies each passage's length onto its term rows."""
+    (_, name, first), *_ = migrations()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(first)
+        conn.execute(
+            "CREATE TABLE shelf.migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute("INSERT INTO shelf.migrations (version, name) VALUES (1, %s)", (name,))
+        conn.execute(
+            "INSERT INTO shelf.articles (name, content_hash, model, passages, tokens,"
+            " calibration, bridges, word_vectors) VALUES ('keeper', 'h', 'm', 2, 5, '{}',"
+            " '{}', '')"
+        )
+        zero = "[" + ",".join(["0"] * 384) + "]"
+        conn.execute(
+            "INSERT INTO shelf.passages VALUES ('keeper', 1, '{}', 2, %s),"
+            " ('keeper', 2, '{}', 3, %s)",
+            (zero, zero),
+        )
+        conn.execute(
+            "INSERT INTO shelf.terms VALUES ('lowe', 'keeper', 1, 1), ('lowe', 'keeper', 2, 1),"
+            " ('keeper', 'keeper', 2, 2)"
+        )
+    store = PostgresStore(postgres_url)
+    try:
+        with psycopg.connect(postgres_url) as conn:
+            rows = conn.execute(
+                "SELECT term, position, length FROM shelf.terms ORDER BY term, position"
+            ).fetchall()
+        assert rows == [("keeper", 2, 3), ("lowe", 1, 2), ("lowe", 2, 3)]
+        found = store.lexical("lowe", 2)
+        assert [m.position for m in found] == [1, 2]  # the shorter passage first
+    finally:
+        store.close()
