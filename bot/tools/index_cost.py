@@ -17,7 +17,7 @@ measured article's own new words are encoded every run, as for a new article. Th
 are made from the evaluation data (``/work/shared/data``): the first CMRC 2018 trial
 contexts in order, and the first XQuAD article's five Chinese contexts.
 
-    python -m bot.tools.index_cost plain ARTICLE DATA_DIR OUT   # the plain pipeline, once
+    python -m bot.tools.index_cost [--data-dir DIR] [--paragraphs 150] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -227,11 +227,41 @@ def index_cost_rows(figures: Result) -> list[tuple[str, str, str, bool | None]]:
 
 
 def main(argv: list[str]) -> int:
-    """``plain ARTICLE DATA_DIR OUT``: one run of the plain pipeline, for :func:`plain`."""
-    if len(argv) != 4 or argv[0] != "plain":
-        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
-        return 2
-    plain_index(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+    """This section of ``bench`` alone (it is also in ``python -m bot bench``), or with
+    ``plain ARTICLE DATA_DIR OUT`` one run of the plain pipeline, for :func:`plain`."""
+    if argv[:1] == ["plain"]:
+        if len(argv) != 4:
+            print(
+                "usage: python -m bot.tools.index_cost plain ARTICLE DATA_DIR OUT", file=sys.stderr
+            )
+            return 2
+        plain_index(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+        return 0
+    import argparse
+
+    from bot.config import from_env
+
+    parser = argparse.ArgumentParser(prog="python -m bot.tools.index_cost")
+    parser.add_argument("--data-dir", type=Path, help="where the model is converted already")
+    parser.add_argument("--paragraphs", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, dest="json_path", help="also write the figures here")
+    args = parser.parse_args(argv)
+    settings = from_env(data_dir=args.data_dir)
+    with tempfile.TemporaryDirectory(prefix="index-cost-") as scratch:
+        figures = index_cost(
+            settings.article,
+            settings.data_dir,
+            Path(scratch),
+            paragraphs=args.paragraphs,
+            rounds=args.rounds,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+        )
+    for figure, value, target, ok in index_cost_rows(figures):
+        mark = {True: "met", False: "MISSED", None: ""}[ok]
+        print(f"{figure:<62} {value:<14} {target:<7} {mark}".rstrip())
+    if args.json_path:
+        args.json_path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return 0
 
 
