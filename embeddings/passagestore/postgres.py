@@ -107,6 +107,11 @@ def _parse_vector(text: str) -> np.ndarray:
     return np.array(text[1:-1].split(","), dtype=np.float32) if text != "[]" else np.empty(0)
 
 
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Every pooled connection searches with :data:`EF_SEARCH` candidates unless told more."""
+    conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) of every migration shipped with the package, in order."""
     folder = importlib.resources.files("embeddings.passagestore") / "migrations"
@@ -136,7 +141,10 @@ class PostgresStore:
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT},
+            # Autocommit: a search is one round trip, not BEGIN, query and COMMIT (on a busy
+            # machine each round trip waits for a CPU); writers open their transactions.
+            kwargs={"connect_timeout": CONNECT_TIMEOUT, "autocommit": True},
+            configure=_configure,
             # A connection the server dropped (a restart, a failover) is replaced before it
             # is handed out, not discovered by a reader's question.
             check=ConnectionPool.check_connection,
@@ -219,8 +227,8 @@ class PostgresStore:
         written = 0
         began = time.perf_counter()
         if build_indexes_after:
-            with self._connection() as conn:
-                conn.execute("SET lock_timeout = '10s'")
+            with self._connection() as conn, conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '10s'")
                 for name, _ in HNSW_INDEXES:
                     conn.execute(f"DROP INDEX IF EXISTS shelf.{name}")
         pending: list[IndexedArticle] = []
@@ -238,9 +246,9 @@ class PostgresStore:
     def build_indexes(self, build_memory: str = BUILD_MEMORY) -> None:
         """Build whichever HNSW index is missing (after a bulk load, or one that was killed),
         with ``build_memory`` for the graph (a graph larger than that is built far slower)."""
-        with self._connection() as conn:
-            conn.execute(f"SET maintenance_work_mem = '{build_memory}'")
-            for _, create in HNSW_INDEXES:
+        for _, create in HNSW_INDEXES:
+            with self._connection() as conn, conn.transaction():
+                conn.execute(f"SET LOCAL maintenance_work_mem = '{build_memory}'")
                 conn.execute(create)
 
     def _write_batch(self, articles: list[IndexedArticle]) -> int:
@@ -401,17 +409,23 @@ class PostgresStore:
             f" ORDER BY distance LIMIT %(k)s)"
             f" SELECT article, position, -distance FROM found ORDER BY distance, article, position"
         )
-        out = []
-        with self._connection() as conn, conn.transaction():
-            conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(k, 1000))}")
-            if articles is not None:
-                conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            for query in np.asarray(vectors, dtype=np.float32):
-                rows = conn.execute(
-                    sql, {"query": _vector(query), "k": k, "articles": list(articles or ())}
-                ).fetchall()
-                out.append([Match(a, int(p), float(s)) for a, p, s in rows])
-        return out
+        queries = np.asarray(vectors, dtype=np.float32)
+        names = list(articles or ())
+        with self._connection() as conn:
+            if articles is None and k <= EF_SEARCH:  # the connection's settings do
+                return [self._closest(conn, sql, query, k, names) for query in queries]
+            with conn.transaction():
+                conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(k, 1000))}")
+                if articles is not None:
+                    conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+                return [self._closest(conn, sql, query, k, names) for query in queries]
+
+    @staticmethod
+    def _closest(
+        conn: psycopg.Connection[Any], sql: str, query: np.ndarray, k: int, names: list[str]
+    ) -> list[Match]:
+        rows = conn.execute(sql, {"query": _vector(query), "k": k, "articles": names}).fetchall()
+        return [Match(a, int(p), float(s)) for a, p, s in rows]
 
     def lexical(
         self, query: str, k: int, articles: Collection[str] | None = None
