@@ -188,3 +188,32 @@ def test_migration_002_gives_each_term_row_its_passages_length(postgres_url: str
         assert [m.position for m in found] == [1, 2]  # the shorter passage first
     finally:
         store.close()
+
+
+def test_the_shelfs_totals_follow_every_write(postgres_url: str) -> None:
+    """BM25's N and average length come from shelf.totals (migration 004), which each write
+    keeps in step: after puts, a replace, a removal, a bulk load and writers at once it holds
+    exactly the sums over the articles."""
+    store = PostgresStore(postgres_url)
+    try:
+        for article in shelf().values():
+            store.put(article)
+        store.put(make_article("tea", TEXTS["tea"][:2], 9))
+        store.remove("railway")
+        store.put_many([make_article("railway", TEXTS["railway"][:1], 4)], batch=1)
+        writers = [
+            threading.Thread(target=store.put, args=(make_article(f"a{i}", TEXTS["tea"], 20 + i),))
+            for i in range(4)
+        ]
+        for thread in writers:
+            thread.start()
+        for thread in writers:
+            thread.join()
+        with psycopg.connect(postgres_url) as conn:
+            kept = conn.execute("SELECT passages, tokens FROM shelf.totals").fetchone()
+            summed = conn.execute(
+                "SELECT sum(passages), sum(tokens) FROM shelf.articles"
+            ).fetchone()
+        assert kept == summed and kept is not None and kept[0] == 3 + 2 + 1 + 4 * 4
+    finally:
+        store.close()

@@ -107,6 +107,15 @@ def _parse_vector(text: str) -> np.ndarray:
     return np.array(text[1:-1].split(","), dtype=np.float32) if text != "[]" else np.empty(0)
 
 
+def _add_to_totals(conn: psycopg.Connection[Any], passages: int, tokens: int) -> None:
+    """Keep shelf.totals (BM25's N and average length, migration 004) in step with a write."""
+    if passages or tokens:
+        conn.execute(
+            "UPDATE shelf.totals SET passages = passages + %s, tokens = tokens + %s",
+            (passages, tokens),
+        )
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     """Every pooled connection searches with :data:`EF_SEARCH` candidates unless told more."""
     conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
@@ -271,11 +280,16 @@ class PostgresStore:
         # share articles wait, never deadlock); writers of other articles do not wait.
         for name in names:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
-        conn.execute("DELETE FROM shelf.articles WHERE name = ANY(%s)", (names,))
+        gone = conn.execute(
+            "DELETE FROM shelf.articles WHERE name = ANY(%s) RETURNING passages, tokens", (names,)
+        ).fetchall()
+        added = [0, 0]
         heads, passages, sentences, terms = [], [], [], []
         for article in articles:
             key = pgcopy.text(article.name)
             documents = [tokens(p.lexical_text()) for p in article.passages]
+            added[0] += len(article.passages)
+            added[1] += sum(len(d) for d in documents)
             heads.append(
                 pgcopy.row(
                     (
@@ -335,12 +349,23 @@ class PostgresStore:
             pgcopy.copy_rows(
                 cur, "COPY shelf.terms (term, article, position, tf, length) FROM STDIN", terms
             )
+        # Last, so that the one row writers share is held only until the commit.
+        _add_to_totals(
+            conn,
+            added[0] - sum(row[0] for row in gone),
+            added[1] - sum(row[1] for row in gone),
+        )
 
     def remove(self, name: str) -> bool:
         with self._connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
-            cur = conn.execute("DELETE FROM shelf.articles WHERE name = %s", (name,))
-            return cur.rowcount > 0
+            gone = conn.execute(
+                "DELETE FROM shelf.articles WHERE name = %s RETURNING passages, tokens", (name,)
+            ).fetchone()
+            if gone is None:
+                return False
+            _add_to_totals(conn, -gone[0], -gone[1])
+            return True
 
     def get(self, name: str) -> IndexedArticle | None:
         with self._connection() as conn, conn.transaction():
@@ -435,16 +460,22 @@ class PostgresStore:
             return []
         k1, b = (f"{value}::float8" for value in BM25)
         within = "" if articles is None else "AND {} = ANY(%(articles)s)"
+        # The whole shelf's N and average length are kept by the writers (shelf.totals); a
+        # filter's are summed over its articles.
+        totals = (
+            "SELECT passages::float8 AS n, tokens::float8 / greatest(passages, 1) AS avg"
+            " FROM shelf.totals"
+            if articles is None
+            else "SELECT sum(passages)::float8 AS n,"
+            " sum(tokens::float8) / greatest(sum(passages), 1) AS avg"
+            " FROM shelf.articles WHERE name = ANY(%(articles)s)"
+        )
         # Every operand float8: sum() of integers is bigint (of bigints, numeric), and bigint
         # with a literal like 0.5 is numeric arithmetic, whose ln() per matching row was a
         # third of a question's time at a million passages. The IDF is computed once per
         # query term, not per row; the passage's length is on its term row (migration 002).
         sql = f"""
-            WITH everything AS MATERIALIZED (
-                SELECT sum(passages)::float8 AS n,
-                    sum(tokens::float8) / greatest(sum(passages), 1) AS avg
-                FROM shelf.articles WHERE true {within.format("name")}
-            ),
+            WITH everything AS MATERIALIZED ({totals}),
             weight AS MATERIALIZED (
                 SELECT q.term, q.times * ln(1 + (e.n - d.df + 0.5) / (d.df + 0.5)) AS w
                 FROM unnest(%(terms)s::text[], %(times)s::float8[]) AS q (term, times)
