@@ -464,7 +464,7 @@ class PostgresStore:
         # filter's are summed over its articles.
         totals = (
             "SELECT passages::float8 AS n, tokens::float8 / greatest(passages, 1) AS avg"
-            " FROM shelf.totals"
+            " FROM shelf.totals LIMIT 1"  # one row: the planner, without statistics, cannot tell
             if articles is None
             else "SELECT sum(passages)::float8 AS n,"
             " sum(tokens::float8) / greatest(sum(passages), 1) AS avg"
