@@ -35,7 +35,7 @@ def pool(core: ArticleBot, model_cache: Path) -> dict[str, Any]:
 
 def test_held_out_ranking_floors(report: dict[str, Any]) -> None:
     figures = report["heldout_minmax"]
-    assert figures["overall"]["hit@1"] >= 0.81
+    assert figures["overall"]["hit@1"] >= 0.84  # measured 0.871
     assert figures["overall"]["hit@3"] >= 0.90
     assert figures["overall"]["mrr"] >= 0.86
     assert figures["by_lang"]["zh-Hans"]["hit@1"] >= 0.87
@@ -119,12 +119,12 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
     xquad_en, xquad_zh, cmrc = figures["xquad en"], figures["xquad zh"], figures["cmrc zh"]
     assert xquad_en["delivered_hit@1"] >= 0.87  # 0.571 as delivered before issue 17
     assert xquad_en["answerable_refused"] <= 0.03
-    assert xquad_en["unanswerable_refused"] >= 0.83  # off-topic; measured 0.925
-    assert xquad_en["near_miss_refused"] >= 0.45  # measured 0.541
+    assert xquad_en["unanswerable_refused"] >= 0.83  # off-topic; measured 0.917
+    assert xquad_en["near_miss_refused"] >= 0.45  # measured 0.510
     assert xquad_zh["delivered_hit@1"] >= 0.93
     assert xquad_zh["answerable_refused"] <= 0.03
     assert xquad_zh["unanswerable_refused"] >= 0.95
-    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.786
+    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.776
     assert cmrc["answerable_refused"] <= 0.03
     assert cmrc["unanswerable_refused"] >= 0.93
     # The bot beats a plain dense pipeline on the same unseen articles, refusals included.
@@ -135,8 +135,8 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_the_bundled_article_held_out_by_article(pool: dict[str, Any]) -> None:
     bundled = pool["heldout_by_article"]["bundled all"]
-    assert bundled["hit@1"] >= 0.84
-    assert bundled["answerable_refused"] <= 0.08  # measured 0.045: see README
+    assert bundled["hit@1"] >= 0.87  # measured 0.891
+    assert bundled["answerable_refused"] <= 0.05  # measured 0.025: see README
     assert bundled["unanswerable_refused"] >= 0.55  # measured 0.617
 
 
