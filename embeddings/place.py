@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import Enum
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,6 +85,12 @@ def asked_place(question: str) -> Place | None:
 _SECTION_WORD = re.compile(r"节|部分|章节|板块|小标题|标题|\b(?:section|part|chapter|heading)\b")
 
 
+@lru_cache(maxsize=4096)
+def _folded(title: str) -> str:
+    """A heading as questions are compared with it; every paragraph repeats its heading."""
+    return normalize(title)
+
+
 def named_section(question: str, passages: Sequence[Passage]) -> int | None:
     """The section a question names by its heading (the longest heading it contains)."""
     text = normalize(question)
@@ -94,7 +101,7 @@ def named_section(question: str, passages: Sequence[Passage]) -> int | None:
         for p in passages
         if p.section is not None
         for title in (p.heading, p.subheading)
-        if title and len(title) >= 2 and normalize(title) in text
+        if title and len(title) >= 2 and _folded(title) in text
     }
     return max(found)[1] if found else None
 
