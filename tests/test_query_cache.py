@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from bot.core.engine import ArticleBot
 from embeddings.encoder import Encoder, QueryCache
 
 
@@ -36,3 +37,24 @@ def test_cached_vectors_equal_fresh_ones_in_the_callers_order(encoder: Encoder) 
     assert again.shape == (3, encoder.dimension)
     np.testing.assert_allclose(again[:2], first, atol=1e-6)
     np.testing.assert_allclose(again, fresh, atol=1e-5)
+
+
+def test_a_questions_missing_terms_are_encoded_once_for_every_article(core: ArticleBot) -> None:
+    """On a shelf each shortlisted article checks the same terms: the second check (here
+    the same core again) reads the encoder's term cache and reaches the same verdicts."""
+    encoder = core.retriever.encoder
+    saved = encoder.term_cache
+    encoder.term_cache = QueryCache()
+    try:
+        checker = core.answerability
+        assert checker is not None
+        question = "津心办APP在哪里下载？"
+        passage = core.retriever.search(question)[0].passage.lexical_text()
+        first = checker.evidence(question, passage)  # no ``matters``: the check always runs
+        misses = encoder.term_cache.misses
+        again = checker.evidence(question, passage)
+        assert misses > 0 and encoder.term_cache.misses == misses
+        assert encoder.term_cache.hits > 0
+        assert again == first
+    finally:
+        encoder.term_cache = saved

@@ -34,6 +34,7 @@ from bot.core.forms import MONTHS, SoundAlikes, number_of, numbers_in, roman_num
 from embeddings.bridges import Bridges
 from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
+from embeddings.encoder.base import cached_queries
 from embeddings.english import ENGLISH_QUESTION_WORDS, ENGLISH_STOPWORDS, english_stems
 from embeddings.normalize import normalize
 
@@ -319,10 +320,15 @@ class Answerability:
 
     def _without_neighbours(self, norm: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The missing terms with no close encoder neighbour among the article's words: one
-        forward pass over the terms, the costliest step of the evidence."""
+        forward pass over the terms, the costliest step of the evidence (once per question
+        on a shelf: the encoder's term cache serves every other shortlisted article)."""
         if not spans or not len(self.word_vectors):
             return spans
-        vectors = self.encoder.encode_passages([norm[a:b] for a, b in spans])
+        encoder = self.encoder
+        terms = [norm[a:b] for a, b in spans]
+        vectors = cached_queries(
+            encoder.term_cache, terms, encoder.encode_passages, encoder.dimension
+        )
         closest = (vectors @ self.word_vectors.T).max(axis=1)
         return [
             (a, b)

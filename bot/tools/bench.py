@@ -159,14 +159,15 @@ def distinct_questions(count: int) -> list[str]:
 
 @contextlib.contextmanager
 def _uncached(core: ArticleBot) -> Iterator[None]:
-    """Switch the query cache off: repeating the gold set must not measure cache hits."""
+    """Switch the query and term caches off: repeating the gold set, or a term another
+    question had, must not measure cache hits."""
     encoder = core.retriever.encoder
-    saved = encoder.query_cache
-    encoder.query_cache = QueryCache(0)
+    saved = encoder.query_cache, encoder.term_cache
+    encoder.query_cache, encoder.term_cache = QueryCache(0), QueryCache(0)
     try:
         yield
     finally:
-        encoder.query_cache = saved
+        encoder.query_cache, encoder.term_cache = saved
 
 
 @contextlib.contextmanager

@@ -97,6 +97,9 @@ class Encoder(Protocol):
 
     model_id: str
     query_cache: QueryCache
+    # A question's missing terms, encoded as passages for the refusal evidence: the same
+    # terms are checked against every article a shelf shortlists for the question.
+    term_cache: QueryCache
 
     @property
     def dimension(self) -> int: ...

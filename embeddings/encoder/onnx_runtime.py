@@ -84,6 +84,7 @@ class OnnxEncoder:
     words: WordTable
     prompts: dict[str, str]
     query_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
+    term_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
 
     @cached_property
     def tokenizer(self) -> PieceTokenizer:

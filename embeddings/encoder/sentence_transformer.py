@@ -39,6 +39,7 @@ class SentenceTransformerEncoder:
     model_id: str
     model: SentenceTransformer
     query_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
+    term_cache: QueryCache = field(default_factory=QueryCache, repr=False, compare=False)
 
     @property
     def dimension(self) -> int:
