@@ -36,6 +36,8 @@ class Hit:
     sentence_scores: np.ndarray  # cosine of each of the passage's sentences
     # For a question with no Chinese: this passage's lexicon and pinyin BM25 (the bridges).
     bridged: tuple[float, float] = (0.0, 0.0)
+    # The question asked for a place in the article (its opening, close or a section).
+    placed: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ class Retriever:
             fused = fuse_cross(signals, self.fusion)
         else:
             fused = fuse(dense, lexical, self.fusion)
-        order = ranking(fused, dense, self.place_of(query))[:k]
+        place = self.place_of(query)
+        order = ranking(fused, dense, place)[:k]
         hits = []
         for i in order:
             first = self._first_sentence[i]
@@ -243,6 +246,7 @@ class Retriever:
                     float(lexical[i]),
                     sentences[first : first + self._sentence_count[i]],
                     (0.0, 0.0) if signals is None else (float(signals[2, i]), float(signals[3, i])),
+                    place is not None,
                 )
             )
         return hits

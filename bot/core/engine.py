@@ -271,13 +271,12 @@ class ArticleBot:
     def _decide(self, question: Question, hits: list[Hit], k: int) -> Answer:
         simplified = question.simplified
         best = hits[0]
-        features, evidence = self.features(question, best)
         context = question.context.question if question.context else None
         # A question about the opening, the close or a named section asks for a place the
-        # article has: the place is quoted, whatever the rule makes of a question that names
-        # no topic.
-        placed = self.retriever.place_of(question.searched) is not None
-        if not placed and self.refusal.for_cross(question.cross).refuses(features):
+        # article has: the place is quoted, and the refusal rule (which would read a question
+        # that names no topic as off-topic) is not asked.
+        features, evidence = (None, None) if best.placed else self.features(question, best)
+        if features is not None and self.refusal.for_cross(question.cross).refuses(features):
             return Answer(
                 question.raw,
                 AnswerKind.NOT_COVERED,

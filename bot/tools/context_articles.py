@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.tools.make_cmrc_articles import CREDIT as CMRC_CREDIT
-from bot.tools.make_cmrc_articles import paragraphs_of
+from bot.tools.make_cmrc_articles import paragraphs_of, write_credited
 from bot.tools.make_pool import XQUAD_CREDIT
 
 CMRC_FILE = "cmrc2018_trial.json"
@@ -46,10 +46,7 @@ def _write(folder: Path, name: str, title: str, context: str, credit: str) -> No
     lines = [f"# {title}", ""]
     for paragraph in paragraphs_of(context.strip().lstrip("\ufeff").strip()):
         lines += [paragraph, ""]
-    (folder / f"{name}.md").write_text("\n".join(lines), encoding="utf-8")
-    (folder / f"{name}.toml").write_text(
-        f"source = {json.dumps(credit, ensure_ascii=False)}\n", encoding="utf-8"
-    )
+    write_credited(folder, name, "\n".join(lines), credit)
 
 
 def write_context_articles(data: Path, folder: Path) -> list[Gold]:

@@ -102,15 +102,20 @@ def build(
     return text, gold
 
 
-def write_article(
-    out: Path, name: str, text: str, rows: list[dict[str, object]], credit: str
-) -> None:
-    """``<name>.md``, its sidecar with the credit (metadata, never quoted; corpus/ingest.py
-    reads it) and ``<name>.jsonl`` with the questions."""
+def write_credited(out: Path, name: str, text: str, credit: str) -> None:
+    """``<name>.md`` and its sidecar with the credit (metadata, never quoted; corpus/ingest.py
+    reads it)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.md").write_text(text, encoding="utf-8")
     sidecar = f"source = {json.dumps(credit, ensure_ascii=False)}\n"
     (out / f"{name}.toml").write_text(sidecar, encoding="utf-8")
+
+
+def write_article(
+    out: Path, name: str, text: str, rows: list[dict[str, object]], credit: str
+) -> None:
+    """:func:`write_credited`, and ``<name>.jsonl`` with the questions."""
+    write_credited(out, name, text, credit)
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     (out / f"{name}.jsonl").write_text(lines, encoding="utf-8")
 
