@@ -7,6 +7,7 @@ that all of them behave the same.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, replace
@@ -15,6 +16,7 @@ import numpy as np
 
 from bot.core.answer import MAX_QUESTION_CHARS, About, Answer, AnswerKind, Quote
 from bot.core.answerability import Answerability, Evidence
+from bot.core.choice import ChoiceRules
 from bot.core.followup import Turn
 from bot.core.highlight import best_sentence
 from bot.core.overview import is_overview
@@ -136,10 +138,12 @@ class ArticleBot:
         retriever: Retriever,
         refusal: RefusalRules | None = None,
         facts: dict[str, str] | None = None,
+        choice: ChoiceRules | None = None,
     ) -> None:
         self.article = article
         self.retriever = retriever
         self.refusal = refusal or RefusalRules()
+        self.choice = choice or ChoiceRules()
         self.facts = facts or {}  # index version, last eval figures: shown by /about
         r = retriever
         # The missing-term and answer-type evidence is built for Chinese text (dictionary
@@ -276,6 +280,13 @@ class ArticleBot:
         # article has: the place is quoted, and the refusal rule (which would read a question
         # that names no topic as off-topic) is not asked.
         features, evidence = (None, None) if best.placed else self.features(question, best)
+        # How well this article answers, for a shelf to compare with other articles' answers:
+        # an article holding the place asked for beats any that only has a close passage.
+        fit = (
+            self.choice.for_cross(question.cross).fit(features, best.dense)
+            if features is not None
+            else math.inf
+        )
         if features is not None and self.refusal.for_cross(question.cross).refuses(features):
             return Answer(
                 question.raw,
@@ -284,6 +295,7 @@ class ArticleBot:
                 closest=self._quote(question.cleaned, best, simplified),
                 missing=evidence.missing if evidence else (),
                 context=context,
+                fit=fit,
                 source=self.article,
             )
         quotes = tuple(self._quote(question.cleaned, hit, simplified) for hit in hits[:k])
@@ -293,6 +305,7 @@ class ArticleBot:
             quotes,
             converted=simplified,
             context=context,
+            fit=fit,
             source=self.article,
         )
 

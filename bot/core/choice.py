@@ -1,0 +1,58 @@
+"""Which article of a shelf answers an open question: a score comparable across articles.
+
+Every shortlisted article answers the question on its own, and each answer's raw cosine
+is not comparable with another article's: a long article about the same city has a
+close paragraph for every question about the city, and an English question's cosines
+run lower against some texts than others. What does compare is the evidence the refusal
+rule already reads — how far the best passage stands above what off-topic questions score
+against *this* article, how much of the question the article has in some form, the names
+and terms it lacks — weighed for telling the right article from its neighbours rather
+than for telling an answer from a refusal.
+
+The weights are a conditional logit (one softmax over a question's shortlisted articles)
+fitted by ``python -m bot.tools.choice_fit`` on the shelf of every CMRC 2018 trial and
+XQuAD dev context, cross-validated by source article, and pasted here: like the refusal
+rules, nothing in them is a fact about one article.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# What the choice reads: the refusal rule's features (bot/core/engine.py FEATURES), then the
+# best passage's dense score itself (the features read it relative to the article).
+CHOICE_FEATURES = (
+    "dense_over_reference", "coverage", "names", "missing", "unmatched", "phrase", "focus",
+    "no_type", "lexicon", "pinyin", "dense",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChoiceRule:
+    """A linear score over :data:`CHOICE_FEATURES`; the article scoring highest is quoted."""
+
+    weights: tuple[float, ...]
+
+    def fit(self, features: np.ndarray, dense: float) -> float:
+        return float(np.dot(self.weights, [*features, dense]))
+
+
+@dataclass(frozen=True)
+class ChoiceRules:
+    """One rule for Chinese questions, one for questions with no Chinese in them (the
+    evidence means different things across scripts, as for :class:`RefusalRules`)."""
+
+    chinese: ChoiceRule = ChoiceRule(
+        (33.7, 16.6, -0.685, -0.512, -0.215, 1.01, 0.557, -2.17, 0.0, 0.0, 102.0)
+    )
+    cross: ChoiceRule = ChoiceRule(
+        (76.4, 6.16, -0.792, -0.453, 1.1, -1.03, 0.267, 1.15, 0.229, 4.47, 94.8)
+    )
+
+    def for_cross(self, cross: bool) -> ChoiceRule:
+        return self.cross if cross else self.chinese
+
+    def to_json(self) -> dict[str, object]:
+        return {"chinese": asdict(self.chinese), "cross": asdict(self.cross)}
