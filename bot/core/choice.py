@@ -11,7 +11,8 @@ than for telling an answer from a refusal.
 
 The weights are a conditional logit (one softmax over a question's shortlisted articles)
 fitted by ``python -m bot.tools.choice_fit`` on the shelf of every CMRC 2018 trial and
-XQuAD dev context, cross-validated by source article, and pasted here: like the refusal
+XQuAD dev context, cross-validated by source article, each weight kept to its direction
+(evidence against an answer never makes a better fit), and pasted here: like the refusal
 rules, nothing in them is a fact about one article.
 """
 
@@ -45,10 +46,10 @@ class ChoiceRules:
     evidence means different things across scripts, as for :class:`RefusalRules`)."""
 
     chinese: ChoiceRule = ChoiceRule(
-        (33.7, 16.6, -0.685, -0.512, -0.215, 1.01, 0.557, -2.17, 0.0, 0.0, 102.0)
+        (38.8, 15.0, -0.526, -0.519, 0.0, 0.0, 0.0, -1.51, 0.0, 0.0, 94.1)
     )
     cross: ChoiceRule = ChoiceRule(
-        (76.4, 6.16, -0.792, -0.453, 1.1, -1.03, 0.267, 1.15, 0.229, 4.47, 94.8)
+        (74.7, 5.39, -0.813, -0.271, 0.0, -0.851, 0.0, 0.0, 0.246, 4.29, 92.7)
     )
 
     def for_cross(self, cross: bool) -> ChoiceRule:

@@ -30,6 +30,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.core.choice import CHOICE_FEATURES, ChoiceRule
+from bot.core.engine import SIGNS
 from bot.core.question import Question
 from bot.core.shelf import Shelf
 from bot.core.shortlist import shortlists
@@ -38,6 +39,10 @@ from bot.tools.measure import share_model
 
 FOLDS = 5
 L2 = 0.01  # on standardised features: enough to keep a feature one script never uses at 0
+# The direction each weight may take: evidence that makes a refusal likelier never makes an
+# article a better fit (the refusal rule's :data:`SIGNS` turned round), a higher dense score
+# never a worse one. A weight the pool would point the other way stays at 0, as in ``bot eval``.
+DIRECTIONS = (*(-sign for sign in SIGNS), 1)
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,8 @@ def _loss(w: np.ndarray, groups: list[tuple[np.ndarray, int]]) -> tuple[float, n
 
 
 def fit_choice(asked: list[Asked]) -> ChoiceRule:
-    """The conditional logit over questions whose right article was shortlisted."""
+    """The conditional logit over questions whose right article was shortlisted, each
+    weight in its :data:`DIRECTIONS`."""
     from scipy.optimize import minimize
 
     rows = [
@@ -134,7 +140,10 @@ def fit_choice(asked: list[Asked]) -> ChoiceRule:
     spread = np.vstack([x for x, _ in rows]).std(axis=0)
     spread[spread < 1e-9] = 1.0  # a feature that never varies keeps weight 0
     scaled = [(x / spread, right) for x, right in rows]
-    found = minimize(_loss, np.zeros(len(spread)), args=(scaled,), jac=True, method="L-BFGS-B")
+    bounds = [(0.0, None) if d > 0 else (None, 0.0) for d in DIRECTIONS]
+    found = minimize(
+        _loss, np.zeros(len(spread)), args=(scaled,), jac=True, method="L-BFGS-B", bounds=bounds
+    )
     return ChoiceRule(tuple(float(f"{v:.3g}") for v in found.x / spread))
 
 
