@@ -16,6 +16,7 @@ without a byte-order mark decodes as "valid" UTF-8 full of NULs, so NULs decide 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -179,7 +180,12 @@ def _looks_gbk(raw: bytes) -> bool:
     return cjk * 2 >= sum(1 for c in text if not c.isascii())
 
 
+# C0 control characters other than \t \n \v \f \r: a binary file's, never an article's.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
+
+
 def _control_share(text: str) -> float:
+    # A regex, not a loop over characters: every article is checked at every start, and the
+    # loop was a third of reading a shelf's article (0.3 ms of 0.9).
     sample = text[:10_000]
-    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v")
-    return controls / max(len(sample), 1)
+    return len(_CONTROL.findall(sample)) / max(len(sample), 1)

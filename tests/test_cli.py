@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import _started
 from bot.messages import EN
 from tests.helpers.paths import DATA, ROOT, SAFETY_TIMEOUT, fresh_data_dir, run_bot
 
@@ -117,3 +119,18 @@ def test_two_processes_starting_at_once_share_one_good_index(
     assert all("1880萬" in json.loads(out)["passages"][0]["text"] for out in outputs)
     again = run_bot(["ask", "--json", "--log-level", "INFO", "津心辦是什麼？"], data_dir)
     assert "built the index" not in again.stderr  # the index both wrote is reused as valid
+
+
+def test_a_start_without_the_collector_resumes_it_with_what_the_start_built_frozen() -> None:
+    """`main` pauses the cyclic garbage collector while a process of its own builds its shelf;
+    `_started` resumes it and freezes what the start made, so it is never scanned again."""
+    before = gc.get_freeze_count()
+    _started()  # a collector that was never paused (a test calling main): nothing to do
+    assert gc.isenabled() and gc.get_freeze_count() == before
+    gc.disable()
+    try:
+        _started()
+        assert gc.isenabled() and gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -46,6 +46,41 @@ def test_a_large_filter_is_searched_as_exactly_as_a_small_one(
     assert {m.article for row in large for m in row} == {"tea", "lighthouse"}
 
 
+def test_the_shelf_wide_index_is_made_from_what_get_read(tmp_path: Path) -> None:
+    """A shelf's start reads every article through ``get``; its first search merges those
+    reads instead of reading every directory again. A file damaged behind the store's back
+    after the read (its manifest untouched, no write by any store) is therefore not read."""
+    articles = shelf()
+    writer = LocalStore(tmp_path / "indexes")
+    for article in articles.values():
+        writer.put(article)
+    reader = LocalStore(tmp_path / "indexes")
+    for name in articles:
+        assert reader.get(name) is not None
+    (tmp_path / "indexes" / "tea" / "index.faiss").write_bytes(b"damaged")
+    query = articles["tea"].paragraph_vectors[:1]
+    assert reader.dense(query, 1)[0][0].article == "tea"
+    assert LocalStore(tmp_path / "indexes").dense(query, 1)[0][0].article != "tea"  # unread
+
+
+def test_an_article_rewritten_after_get_is_searched_as_it_is_now(tmp_path: Path) -> None:
+    """What ``get`` read stands in for a directory only while its manifest is unchanged."""
+    articles = shelf()
+    reader, writer = LocalStore(tmp_path / "indexes"), LocalStore(tmp_path / "indexes")
+    for article in articles.values():
+        writer.put(article)
+    for name in articles:
+        reader.get(name)
+    reader.dense(articles["tea"].paragraph_vectors[:1], 1)  # merged from the reads
+    renamed = make_article("tea", TEXTS["railway"], seed=7)
+    writer.put(renamed)
+    found = reader.dense(renamed.paragraph_vectors[:1], 1)[0][0]
+    assert (found.article, found.position, round(found.score, 5)) == ("tea", 1, 1.0)
+    reader.get("tea")  # the new version read again: the merged index stays as it is now
+    found = reader.dense(renamed.paragraph_vectors[:1], 1)[0][0]
+    assert (found.article, found.position, round(found.score, 5)) == ("tea", 1, 1.0)
+
+
 class TestPostgresStore(PassageStoreContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[PassageStore]:

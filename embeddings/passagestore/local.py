@@ -77,9 +77,10 @@ class _Segment:
 
 def _read_segment(directory: Path, stamp: tuple[int, int]) -> _Segment | None:
     found = read_index(directory)
-    if found is None:
-        return None
-    article = found[0]
+    return None if found is None else _segment(found[0], stamp)
+
+
+def _segment(article: IndexedArticle, stamp: tuple[int, int]) -> _Segment:
     positions = np.array([p.position for p in article.passages], dtype=np.int64)
     return _Segment(
         stamp,
@@ -191,6 +192,8 @@ class LocalStore:
         self._lock = threading.Lock()
         self._segments: dict[str, _Segment] = {}
         self._merged: _Merged | None = None
+        # A segment :meth:`get` read since the last merge: the merged index must be rebuilt.
+        self._unmerged = False
         self._generation: tuple[int, int] | None = None  # of the merged index
         # One question's search runs on one thread: FAISS's OpenMP threads, contending with
         # the encoder and the other jobs of a small machine, made a 20,000-passage flat search
@@ -245,8 +248,21 @@ class LocalStore:
         return stat.st_ino, stat.st_mtime_ns
 
     def get(self, name: str) -> IndexedArticle | None:
-        found = read_index(self._path(name))
-        return found[0] if found else None
+        """The article's index, read whole; its search segment is kept from the same read, so
+        the shelf-wide index does not read every directory a second time (a shelf's start
+        reads each article here, then its first question merges them all)."""
+        directory = self._path(name)
+        stamp = _stamp(directory)  # before the read: a write meanwhile leaves it behind
+        found = read_index(directory)
+        if found is None:
+            return None
+        if stamp is not None:
+            with self._lock:
+                known = self._segments.get(name)
+                if known is None or known.stamp != stamp:
+                    self._segments[name] = _segment(found[0], stamp)
+                    self._unmerged = True
+        return found[0]
 
     def _names(self) -> list[str]:
         try:
@@ -288,11 +304,19 @@ class LocalStore:
                 with contextlib.suppress(IndexStoreError):
                     self._changed()
                     generation = self._generation_now()
-            if self._merged is not None and generation and generation == self._generation:
+            if (
+                self._merged is not None
+                and generation
+                and generation == self._generation
+                and not self._unmerged
+            ):
                 return self._merged
             self._generation = generation
             stamps = {n: s for n in self._names() if (s := _stamp(self.directory / n))}
-            changed = self._merged is None or set(stamps) != set(self._segments)
+            changed = (
+                self._merged is None or self._unmerged or set(stamps) != set(self._segments)
+            )
+            self._unmerged = False
             for name, stamp in stamps.items():
                 segment = self._segments.get(name)
                 if segment is not None and segment.stamp == stamp:
