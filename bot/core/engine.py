@@ -90,8 +90,10 @@ class RefusalRule:
     def score(self, features: np.ndarray) -> float:
         return self.bias + float(np.dot(self.weights, features))
 
-    def refuses(self, features: np.ndarray) -> bool:
-        return self.score(features) >= self.threshold
+    def refuses(self, features: np.ndarray, stricter: float = 0.0) -> bool:
+        """``stricter`` lowers the threshold: a question searched in several articles of a
+        shelf has several chances to pass by luck (bot/core/choice.py)."""
+        return self.score(features) >= self.threshold - stricter
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ class ArticleBot:
         key = "offtopic_dense_cross" if cross else "offtopic_dense"
         reference = self.retriever.calibration.get(key, 0.0)
         coverage = self.retriever.lexical.coverage(searched)
-        rule = self.refusal.for_cross(cross)
+        rule, stricter = self.refusal.for_cross(cross), self.stricter(question)
 
         def numbers(evidence: Evidence | None) -> np.ndarray:
             return refusal_features(
@@ -173,12 +175,19 @@ class ArticleBot:
 
         evidence = (
             self.answerability.evidence(
-                searched, best.passage.lexical_text(), matters=lambda e: rule.refuses(numbers(e))
+                searched,
+                best.passage.lexical_text(),
+                matters=lambda e: rule.refuses(numbers(e), stricter),
             )
             if self.answerability
             else None
         )
         return numbers(evidence), evidence
+
+    def stricter(self, question: Question) -> float:
+        """How much stricter the refusal rule is for ``question``: searched in several
+        articles of a shelf it must clear a higher bar than in one (bot/core/choice.py)."""
+        return self.choice.for_cross(question.cross).stricter if question.across > 1 else 0.0
 
     def about(self) -> About:
         """What /about shows, for every adapter to word in the reader's language."""
@@ -268,9 +277,7 @@ class ArticleBot:
     def overview(self, raw: str, simplified: bool) -> Answer:
         """The lead paragraph quoted; renderers list the sections after it."""
         lead = self.show(self.retriever.passages[0], simplified)
-        return Answer(
-            raw, AnswerKind.OVERVIEW, (lead,), converted=simplified, source=self.article
-        )
+        return Answer(raw, AnswerKind.OVERVIEW, (lead,), converted=simplified, source=self.article)
 
     def _decide(self, question: Question, hits: list[Hit], k: int) -> Answer:
         simplified = question.simplified
@@ -287,7 +294,8 @@ class ArticleBot:
             if features is not None
             else math.inf
         )
-        if features is not None and self.refusal.for_cross(question.cross).refuses(features):
+        rule = self.refusal.for_cross(question.cross)
+        if features is not None and rule.refuses(features, self.stricter(question)):
             return Answer(
                 question.raw,
                 AnswerKind.NOT_COVERED,

@@ -41,6 +41,9 @@ class Question:
     # Nothing Chinese in what is searched: ranked by the bridges and judged by the
     # cross-lingual refusal rule. A follow-up carries its context's script with it.
     cross: bool
+    # How many articles of a shelf it is searched in: across several, the refusal rule asks
+    # for more evidence (bot/core/choice.py). Set by the shelf once it has shortlisted.
+    across: int = 1
 
     @classmethod
     def of(cls, raw: str, previous: Turn | None = None) -> Question:

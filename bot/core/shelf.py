@@ -251,6 +251,7 @@ class Shelf:
             else []
         )
         for i, names in zip(open_questions, found, strict=True):
+            analysed[i] = replace(analysed[i], across=len(names))
             for name in names:
                 plan.setdefault(name, []).append(i)
         candidates = _gathered(plan, items, analysed, articles, k=k, core_of=self._core)
@@ -499,8 +500,9 @@ def _stamped(answer: Answer, name: str, title: str | None) -> Answer:
     )
 
 
-def _preference(answer: Answer) -> tuple[bool, float, float]:
-    """Comparable across articles: an answer beats a refusal, then the article that fits
-    the question best (bot/core/choice.py), then the closer best quote."""
+def _preference(answer: Answer) -> tuple[float, float]:
+    """Comparable across articles: the article that fits the question best
+    (bot/core/choice.py), then the closer best quote. Its verdict is the shelf's: when the
+    article that fits best declines, another article's answer would be a neighbour's."""
     shown = answer.quotes[0] if answer.quotes else answer.closest
-    return answer.answered, answer.fit, shown.similarity if shown else 0.0
+    return answer.fit, shown.similarity if shown else 0.0
