@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import bm25s
 import numpy as np
 
 from embeddings.normalize import tokens
@@ -13,6 +12,9 @@ from embeddings.normalize import tokens
 class LexicalIndex:
     def __init__(self, texts: list[str], tokenize: Callable[[str], list[str]] = tokens) -> None:
         self._tokenize = tokenize
+        # Imported here: bm25s brings scipy (0.3 s), and indexing an article never searches.
+        import bm25s
+
         self._docs = [tokenize(text) for text in texts]
         self._bm25 = bm25s.BM25()
         self._bm25.index(self._docs, show_progress=False)

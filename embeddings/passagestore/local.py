@@ -20,9 +20,10 @@ import threading
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import faiss
 import numpy as np
 from filelock import FileLock
@@ -42,6 +43,9 @@ from embeddings.store import (
     read_index,
     write_index,
 )
+
+if TYPE_CHECKING:  # imported where the shelf is first searched: an index is only written
+    import bm25s
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +177,8 @@ def _merge(segments: dict[str, _Segment]) -> _Merged:
     documents = [doc for s in parts for doc in s.tokens]
     lexical = None
     if any(documents):
+        import bm25s  # (with scipy, 0.3 s that `bot index` does not spend)
+
         lexical = bm25s.BM25()
         lexical.index(documents, show_progress=False)
     return _Merged(
@@ -180,7 +186,7 @@ def _merge(segments: dict[str, _Segment]) -> _Merged:
         _rows(names, [s.paragraphs for s in parts], [s.positions for s in parts]),
         _rows(names, [s.sentences for s in parts], [s.sentence_positions for s in parts]),
         lexical,
-        frozenset(t for doc in documents for t in doc),
+        frozenset(chain.from_iterable(documents)),
     )
 
 
