@@ -77,8 +77,9 @@ class Answer:
     # For a refusal: the question's terms the article never mentions, as the asker wrote them.
     missing: tuple[str, ...] = ()
     # How well the article answers, comparable across a shelf's articles (bot/core/choice.py):
-    # the shelf quotes the article whose answer fits best. Not part of what adapters show.
-    fit: float = 0.0
+    # the shelf quotes the article whose answer fits best. Not part of what adapters show,
+    # remember or compare: an answer recalled for a button is the same answer without it.
+    fit: float = field(default=0.0, compare=False)
     # The article this answer speaks for, so adapters render it (its title, sections and
     # example questions) without going back to the shelf. A reply that quotes nothing
     # (a greeting, an empty question) speaks for the article the conversation is about.
