@@ -18,7 +18,7 @@ import pytest
 
 from bot.build import build_shelf
 from bot.config import ConfigError, Settings, from_env
-from bot.core.answer import Answer
+from bot.core.answer import Answer, AnswerKind
 from bot.core.shelf import Shelf, ShelfError
 from tests.helpers.paths import DATA, warm_data_dir
 
@@ -85,8 +85,11 @@ def test_listing_the_shelf_builds_no_core(settings3: Settings) -> None:
     # A reply that quotes nothing names the article last quoted, whose core may be gone.
     quoted = shelf.ask("How long does the train take to the summit?", article="mountain_railway")
     shelf.ask("What did the first lamp burn?", article="sample_article")
+    before = shelf.loaded()
     greeting = shelf.ask("hello", previous=quoted.turn())
     assert greeting.source.title == "The Rack Railway of Mount Elden"
+    assert shelf.loaded() == before  # a greeting across the shelf searched and built nothing
+    assert shelf.ask("🙂").kind is AnswerKind.EMPTY and shelf.loaded() == before
 
 
 def test_a_passage_of_an_evicted_article_is_found_and_shown(settings3: Settings) -> None:

@@ -133,6 +133,18 @@ def _has_words(question: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in question)
 
 
+def unsearched(question: Question) -> AnswerKind | None:
+    """What a question is when no article needs to be searched for it, whichever article
+    it is asked of: too long, wordless or a greeting (a shelf answers it without a search)."""
+    if len(question.raw) > MAX_QUESTION_CHARS:
+        return AnswerKind.TOO_LONG
+    if not _has_words(question.cleaned):
+        return AnswerKind.EMPTY
+    if is_smalltalk(question.cleaned):
+        return AnswerKind.GREETING
+    return None
+
+
 class ArticleBot:
     def __init__(
         self,
@@ -263,15 +275,11 @@ class ArticleBot:
 
     def screen(self, question: Question) -> Answer | None:
         """Questions that need no search: too long, wordless, a greeting, or the overview."""
-        raw, cleaned = question.raw, question.cleaned
-        if len(raw) > MAX_QUESTION_CHARS:
-            return Answer(raw, AnswerKind.TOO_LONG, source=self.article)
-        if not _has_words(cleaned):
-            return Answer(raw, AnswerKind.EMPTY, source=self.article)
-        if is_smalltalk(cleaned):
-            return Answer(raw, AnswerKind.GREETING, source=self.article)
-        if is_overview(cleaned):
-            return self.overview(raw, simplified=question.simplified)
+        kind = unsearched(question)
+        if kind is not None:
+            return Answer(question.raw, kind, source=self.article)
+        if is_overview(question.cleaned):
+            return self.overview(question.raw, simplified=question.simplified)
         return None
 
     def overview(self, raw: str, simplified: bool) -> Answer:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bot.core.answer import Answer, Quote
 from bot.core.cores import DEFAULT_CORES, Cores
-from bot.core.engine import ArticleBot
+from bot.core.engine import ArticleBot, unsearched
 from bot.core.followup import Turn
 from bot.core.question import Question
 from bot.core.shortlist import shortlists
@@ -243,7 +243,16 @@ class Shelf:
                 raise ShelfError(f"no article named {chosen!r} on the shelf", "unknown_name")
             if chosen is not None:
                 plan.setdefault(chosen, []).append(i)
-        open_questions = [i for i, chosen in enumerate(articles) if chosen is None]
+        # A greeting, an empty or an overlong question asks nothing of any article: the
+        # shelf answers it without a search and without building a core.
+        early = {
+            i: Answer(analysed[i].raw, kind, source=_spoken_of(items, None, previous[i]))
+            for i, chosen in enumerate(articles)
+            if chosen is None and (kind := unsearched(analysed[i])) is not None
+        }
+        open_questions = [
+            i for i, chosen in enumerate(articles) if chosen is None and i not in early
+        ]
         texts = [analysed[i].searched for i in open_questions]
         found = (  # one search of the whole store names the articles worth a full search
             shortlists(self.store, self._encoder(items), list(items), texts, self.shortlist)
@@ -255,7 +264,7 @@ class Shelf:
             for name in names:
                 plan.setdefault(name, []).append(i)
         candidates = _gathered(plan, items, analysed, articles, k=k, core_of=self._core)
-        best = [max(found, key=_preference) for found in candidates]
+        best = [early.get(i) or max(found, key=_preference) for i, found in enumerate(candidates)]
         return [
             answer
             if answer.quotes or answer.closest
@@ -402,7 +411,8 @@ def _gathered(
         title = items[name].article.title if several else None
         for i, answer in zip(rows, answers, strict=True):
             candidates[i].append(_stamped(answer, name, title))
-    if failed is not None and not all(candidates):
+    planned = {i for rows in plan.values() for i in rows}
+    if failed is not None and any(not candidates[i] for i in planned):
         raise failed
     return candidates
 
