@@ -35,11 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
 
     with FakeBotApi(args.token) as api:
+        # Queued before the URL is announced: whoever reads the URL may ask at once.
+        if args.ask:
+            api.push_update(factories.message_update(args.ask))
         print(f"base_url {api.base_url}", flush=True)
         if args.url_file:
             args.url_file.write_text(api.base_url + "\n", encoding="utf-8")
-        if args.ask:
-            api.push_update(factories.message_update(args.ask))
         reported = 0
         deadline = args.seconds
         while not stop.wait(0.5) and deadline > 0:
