@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.config import Settings
+from bot.core.archive import Archive
 from bot.core.engine import ArticleBot
-from bot.core.shelf import Shelf, ShelfError
+from bot.core.shelf import Records, Shelf, ShelfError
 from corpus.ingest import ArticleError, load_article
 from corpus.model import Article
 from embeddings.dictionary import load_dictionary
@@ -71,11 +72,12 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
     encoder = load_encoder(settings.model, settings.data_dir)
     store = open_store(settings)
     indexed: dict[str, StoredArticle] | None = None  # what the store holds, read once
+    archive = settings.shelf == "store"
 
     def load(path: Path, name: str, inside: Path | None) -> ArticleBot:
         nonlocal indexed
         article = load_article(path, inside)
-        if deferred is not None and deferred.active and inside is not None:
+        if deferred is not None and deferred.active and inside is not None and not archive:
             if indexed is None:
                 indexed = {a.name: a for a in store.articles()}
             if not _index_current(indexed.get(name), article, encoder):
@@ -97,7 +99,10 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
         open=reopen,
         cores=settings.shelf_cores,
         encoder=encoder,
+        catalog=Archive(store) if archive else Records(),
     )
+    if archive:
+        return _archive(shelf, settings)
     for path in settings.shelf_files:
         try:
             shelf.add(path)
@@ -107,6 +112,23 @@ def build_shelf(settings: Settings, deferred: Deferred | None = None) -> Shelf:
     if not len(shelf):
         # An empty ARTICLES_DIR (say, waiting for uploads) still answers from the default.
         log.warning("no article in %s: serving %s", settings.articles_dir, settings.article)
+        shelf.add(settings.article)
+    return shelf
+
+
+def _archive(shelf: Shelf, settings: Settings) -> Shelf:
+    """``SHELF=store``: the shelf is every article the store holds, listed from it; nothing
+    is read per article at the start. Files named on their own (``--article``) are indexed
+    into the store first; ``ARTICLES_DIR`` is only where admins' uploads are saved (a
+    folder is put into the store with ``python -m bot ingest``). An empty store still
+    answers: the default article is indexed into it, as for an empty ``ARTICLES_DIR``."""
+    for path in settings.articles:
+        try:
+            shelf.add(path)
+        except ShelfError as exc:
+            raise ArticleError(str(exc)) from exc
+    if not len(shelf):
+        log.warning("the passage store holds no article: serving %s", settings.article)
         shelf.add(settings.article)
     return shelf
 
@@ -161,17 +183,25 @@ def ensure_indexed(
             and list(found.passages) == passages
         )
 
+    def named(found: IndexedArticle) -> IndexedArticle:
+        """With the article's title and date, which a shelf listed from the store shows
+        (an index stored before they were kept gets them here, without encoding again)."""
+        return replace(found, title=article.title, date=article.date)
+
     found = store.get(name)
     if found is not None and current(found):
+        if (found.title, found.date) != (article.title, article.date):
+            found = named(found)
+            store.put(found)
         return found, False
     if not isinstance(store, LocalStore):
         local = LocalStore(_indexes(settings)).get(name)
         if local is not None and current(local):
-            store.put(local)
+            store.put(named(local))
             log.info("%s: copied from %s into the store", name, _indexes(settings) / name)
-            return local, False
+            return named(local), False
     dictionary = load_dictionary(_indexes(settings) / DICTIONARY_DIR)
-    fresh = index_article(name, article.content_hash, passages, encoder, dictionary)
+    fresh = named(index_article(name, article.content_hash, passages, encoder, dictionary))
     store.put(fresh)
     return fresh, True
 

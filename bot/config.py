@@ -54,6 +54,10 @@ class Settings:
     question_log_days: int = 180
     # Articles' cores kept in memory at most; the others are built from the store when needed.
     shelf_cores: int = DEFAULT_CORES
+    # SHELF: "files" (the articles above) or "store": every article the passage store holds,
+    # listed from it (bot/core/archive.py): a newsroom's archive in PostgreSQL, which
+    # `python -m bot ingest` fills and several bots serve without the files.
+    shelf: str = "files"
 
     @property
     def uploads_dir(self) -> Path:
@@ -79,6 +83,9 @@ class Settings:
             return self.articles
         return (self.article,)
 
+
+# What SHELF may say: a shelf of files, or the passage store's whole listing.
+SHELVES = ("files", "store")
 
 # Settings that are a positive whole number: environment variable → field.
 _POSITIVE_INTS = {
@@ -113,6 +120,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["allowed_chat_ids"] = _chat_ids("ALLOWED_CHAT_IDS", env)
     if env.get("ADMIN_CHAT_IDS", "").strip():
         values["admin_chat_ids"] = _chat_ids("ADMIN_CHAT_IDS", env)
+    if env.get("SHELF", "").strip():
+        values["shelf"] = env["SHELF"].strip().lower()
     if env.get("DATABASE_URL", "").strip():
         values["database_url"] = _database_url(env["DATABASE_URL"].strip())
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -158,6 +167,8 @@ def _validate(settings: Settings) -> None:
     directory = settings.articles_dir
     if directory is not None and not _is(directory, Path.is_dir, "ARTICLES_DIR"):
         raise ConfigError(f"ARTICLES_DIR is not a directory: {short_path(directory)}")
+    if settings.shelf not in SHELVES:
+        raise ConfigError(f"SHELF must be one of {', '.join(SHELVES)}: got {settings.shelf!r}")
     if settings.log_level not in logging.getLevelNamesMapping():
         raise ConfigError(
             f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR: got {settings.log_level!r}"

@@ -22,6 +22,9 @@ from bot.render.text import (
 
 log = logging.getLogger(__name__)
 
+# Lines of one /articles page: a terminal screen's worth, however large the shelf.
+ARTICLES_PER_PAGE = 50
+
 
 class ConsoleAdapter:
     """One reader at a terminal: a shelf of articles, or a single core handed over as one."""
@@ -75,7 +78,7 @@ class ConsoleAdapter:
             "/help": lambda: self.say.console_help,
             "/start": lambda: self.say.console_help,
             "/sections": lambda: render_sections(self._current()[1].article, self.say),
-            "/articles": self._articles,
+            "/articles": lambda: self._articles(argument.strip()),
             "/use": lambda: self._use(argument.strip()),
             "/section": lambda: self._section(argument.strip()),
             "/about": self._about,
@@ -171,10 +174,14 @@ class ConsoleAdapter:
                 return name, bot
         return self.shelf.first()
 
-    def _articles(self) -> str:
+    def _articles(self, argument: str = "") -> str:
+        """``/articles [N]``: page N of the shelf (a shelf that is an archive has thousands)."""
         say = self.say
+        total = len(self.shelf)
+        pages = max(1, -(-total // ARTICLES_PER_PAGE))
+        page = min(int(argument), pages) if argument.isdigit() and int(argument) > 0 else 1
         lines = [say.articles_heading]
-        for entry in self.shelf.entries():
+        for entry in self.shelf.entries((page - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE):
             if entry.date:
                 line = say.article_line.format(
                     number=entry.number,
@@ -187,6 +194,10 @@ class ConsoleAdapter:
                     number=entry.number, title=entry.title, paragraphs=entry.paragraphs
                 )
             lines.append(("→ " if entry.name == self.chosen else "  ") + line)
+        if pages > 1:
+            lines.append(say.articles_page.format(page=page, pages=pages, count=total))
+            if page < pages:
+                lines.append(say.articles_more.format(next=page + 1))
         chosen = self.shelf.article(self.chosen) if self.chosen else None
         lines.append(say.articles_chosen.format(title=chosen.title) if chosen else say.articles_all)
         return "\n".join(lines)

@@ -69,6 +69,7 @@ class Messages:
     article_line: str  # {number} {title} {date} {paragraphs}
     article_line_undated: str  # {number} {title} {paragraphs}
     articles_page: str  # {page} {pages} {count}: /articles over several pages
+    articles_more: str  # {next}: the console's way to the next page
     articles_chosen: str  # {title}
     articles_all: str
     use_usage: str  # {count}
@@ -194,7 +195,7 @@ Commands:
   /good /bad    rate the last answer
   /new          start a new conversation (forget the previous question)
   /about        what this article is
-  /articles     the articles on the shelf
+  /articles [N] the articles on the shelf (page N)
   /use N        answer from article N only; /use all searches every article again
   /help         this text
   /quit         leave (end of input works too)""",
@@ -204,6 +205,7 @@ Commands:
     article_line="{number}. {title} — {date}, {paragraphs} paragraphs",
     article_line_undated="{number}. {title} — {paragraphs} paragraphs",
     articles_page="Page {page} of {pages} ({count} articles).",
+    articles_more="/articles {next} shows the next page.",
     articles_chosen="Questions go to “{title}”; /use all searches every article.",
     articles_all="Questions search every article; /use N asks only article N.",
     use_usage="Usage: /use N, with N from 1 to {count}; /use all searches every article.",
@@ -380,7 +382,7 @@ ZH_HANS = Messages(
   /good /bad    为上一个回答评分
   /new          开始新对话（忘记上一个问题）
   /about        这篇文章的信息
-  /articles     列出书架上的文章
+  /articles [N] 列出书架上的文章（第 N 页）
   /use N        只从第 N 篇文章回答；/use all 重新搜索全部文章
   /help         本说明
   /quit         退出（输入结束也可以）""",
@@ -390,6 +392,7 @@ ZH_HANS = Messages(
     article_line="{number}. {title}——{date}，{paragraphs} 段",
     article_line_undated="{number}. {title}——{paragraphs} 段",
     articles_page="第 {page} 页，共 {pages} 页（{count} 篇文章）。",
+    articles_more="/articles {next} 显示下一页。",
     articles_chosen="问题只在《{title}》中搜索；/use all 搜索全部文章。",
     articles_all="问题在全部文章中搜索；/use N 只问第 N 篇。",
     use_usage="用法：/use N，N 为 1 到 {count}；/use all 搜索全部文章。",

@@ -37,6 +37,10 @@ class IndexedArticle:
     word_vectors: np.ndarray  # (len(bridges.words), dimension)
     # What generic off-topic questions score against this article (embeddings/calibration.py).
     calibration: dict[str, float] = field(default_factory=dict)
+    # Kept with the passages so a shelf listed from the store (an archive no process holds in
+    # files) can name and date the article: :func:`embeddings.passages.article_of`.
+    title: str = ""
+    date: str | None = None
 
     @property
     def dimension(self) -> int:
@@ -46,7 +50,9 @@ class IndexedArticle:
         return [len(p.sentences) for p in self.passages]
 
     def summary(self) -> StoredArticle:
-        return StoredArticle(self.name, self.content_hash, self.model, len(self.passages))
+        return StoredArticle(
+            self.name, self.content_hash, self.model, len(self.passages), self.title, self.date
+        )
 
     def same_as(self, other: IndexedArticle) -> bool:
         """Equal in every field, vectors compared exactly."""
@@ -74,6 +80,8 @@ class StoredArticle:
     content_hash: str
     model: str
     passages: int
+    title: str = ""
+    date: str | None = None
 
 
 def index_article(

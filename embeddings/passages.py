@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from corpus.model import Article
+from corpus.model import Article, Paragraph, Section
 from corpus.sentences import sentence_spans
 
 
@@ -56,3 +57,29 @@ def passages_of(article: Article) -> list[Passage]:
             )
         )
     return out
+
+
+def article_of(
+    passages: Sequence[Passage], title: str, content_hash: str, date: str | None = None
+) -> Article:
+    """The article back from its stored passages (:func:`passages_of` undone): what a shelf
+    listed from its store answers from without the article's file. What the passages do not
+    keep stays with the file: the source, photo credit, footer and suggested questions; a
+    section without a quotable paragraph keeps its number, without its heading."""
+    lead = tuple(Paragraph(p.id, p.text, p.position, None) for p in passages if p.section is None)
+    by_section: dict[int, list[Passage]] = {}
+    for p in passages:
+        if p.section is not None:
+            by_section.setdefault(p.section, []).append(p)
+    sections = []
+    for number in range(1, max(by_section, default=0) + 1):
+        held = by_section.get(number, [])
+        sections.append(
+            Section(
+                number,
+                (held[0].heading or "") if held else "",
+                held[0].subheading if held else None,
+                tuple(Paragraph(p.id, p.text, p.position, number) for p in held),
+            )
+        )
+    return Article(title, lead, tuple(sections), content_hash, date=date)

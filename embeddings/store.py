@@ -142,6 +142,8 @@ def read_index(
             bridges,
             word_vectors,
             {str(k): float(v) for k, v in manifest.get("calibration", {}).items()},
+            str(manifest.get("title", "")),  # absent from indexes written before 5 Dec 2026
+            optional_text(manifest.get("date")),
         )
     except (OSError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:
         log.warning("index in %s is unreadable (%s): rebuilding", directory, exc)
@@ -157,6 +159,11 @@ def read_index(
         log.warning("index in %s does not match its passages: rebuilding", directory)
         return None
     return article, manifest
+
+
+def optional_text(value: object) -> str | None:
+    """A manifest's optional string (the article's date): None stays None."""
+    return None if value is None else str(value)
 
 
 def write_index(directory: Path, article: IndexedArticle) -> dict[str, object]:
@@ -183,6 +190,8 @@ def write_index(directory: Path, article: IndexedArticle) -> dict[str, object]:
         "index_type": type(index).__name__,
         # What off-topic questions score against this article: the refusal rule's reference.
         "calibration": article.calibration,
+        "title": article.title,
+        "date": article.date,
         "sha256": {name: _sha256(directory / name) for name in _HASHED},
         "stamps": {name: _stamp(directory / name) for name in _HASHED},
     }

@@ -75,7 +75,7 @@ def test_the_store_shortlists_as_searching_every_article_did(shelf: Shelf) -> No
     best = np.stack(
         [items[n].retriever.dense_scores(vectors).max(axis=1) for n in shelf.names()], axis=1
     )
-    found = shortlists(shelf.store, encoder, shelf.names(), texts, shelf.shortlist)
+    found = shortlists(shelf.store, encoder, shelf.catalog, texts, shelf.shortlist)
     for text, row, got in zip(texts, best, found, strict=True):
         expected = [shelf.names()[j] for j in np.argsort(-row, kind="stable")[:2]]
         assert got[:2] == expected, text  # (the best BM25 article may follow them)

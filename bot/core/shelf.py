@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import count
 from pathlib import Path
+from typing import Protocol
 
 from bot.core.answer import Answer, Quote
 from bot.core.cores import DEFAULT_CORES, Cores
@@ -99,7 +100,7 @@ class Reloaded:
 
 
 @dataclass(frozen=True)
-class _Shelved:
+class Shelved:
     """What the shelf keeps of an article without its core."""
 
     article: Article
@@ -117,6 +118,68 @@ class _Shelved:
     @cached_property
     def paragraphs(self) -> int:
         return sum(1 for _ in self.article.paragraphs())
+
+
+class Catalog(Protocol):
+    """The articles a shelf holds, by name: a dict of records for a shelf of files
+    (:class:`Records`), or the passage store's own listing for a shelf that is the store
+    (:class:`bot.core.archive.Archive`), where no record is held unless it is in use."""
+
+    def __getitem__(self, name: str) -> Shelved: ...
+
+    def get(self, name: str) -> Shelved | None: ...
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def page(self, start: int, count: int | None) -> list[ShelfEntry]:
+        """Entries ``start`` (0-based) to ``start + count`` in the shelf's order."""
+        ...
+
+    def holders(self, passage_id: str) -> list[str]:
+        """The articles holding a passage of this id."""
+        ...
+
+    def on_shelf(self, names: Iterable[str]) -> set[str]:
+        """Those of ``names`` that are on the shelf (a search found them in the store)."""
+        ...
+
+    def held(self) -> int:
+        """Cores held by records for good (ready-made ones), not by the bounded cache."""
+        ...
+
+    def forget(self, name: str | None = None) -> None:
+        """Read ``name``'s record (None: every one) again when next asked for."""
+        ...
+
+
+class Records(dict[str, Shelved]):
+    """A shelf of files: a record per article, in the shelf's order. Replaced whole on every
+    change (never changed in place), so a reader's reference is a snapshot."""
+
+    def page(self, start: int, count: int | None) -> list[ShelfEntry]:
+        start = max(start, 0)
+        names = list(self)[start : None if count is None else start + count]
+        return [
+            ShelfEntry(n, name, self[name].article.title, self[name].article.date,
+                       self[name].paragraphs)
+            for n, name in enumerate(names, start=start + 1)
+        ]  # fmt: skip
+
+    def holders(self, passage_id: str) -> list[str]:
+        return [name for name, item in self.items() if passage_id in item.ids]
+
+    def on_shelf(self, names: Iterable[str]) -> set[str]:
+        return {name for name in names if name in self}
+
+    def held(self) -> int:
+        return sum(item.core is not None for item in self.values())
+
+    def forget(self, name: str | None = None) -> None:
+        """Nothing to forget: a shelf of files reads them again in :meth:`Shelf.reload`."""
 
 
 def _stamp(path: Path) -> tuple[int, ...]:
@@ -153,7 +216,8 @@ class Shelf:
     open: Opener | None = None
     cores: int = DEFAULT_CORES  # cores kept in memory at most (with ``open``)
     encoder: Encoder | None = None  # the one every core shares (None: a core's own)
-    _items: dict[str, _Shelved] = field(default_factory=dict, init=False, repr=False)
+    # The articles: records of files (the default), or the store's listing (an archive).
+    catalog: Catalog = field(default_factory=Records)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _cache: Cores = field(init=False, repr=False)
 
@@ -164,50 +228,51 @@ class Shelf:
     def of(cls, bot: ArticleBot, name: str = "article") -> Shelf:
         """A shelf of one ready-made article: adapters and tests handed a single core."""
         shelf = cls()
-        shelf._items = {name: _Shelved(bot.article, None, (), bot)}
+        shelf.catalog = Records({name: Shelved(bot.article, None, (), bot)})
         return shelf
 
     # Reading the shelf.
 
+    @property
+    def archive(self) -> bool:
+        """Is the shelf the passage store's whole listing (no files are read)?"""
+        return not isinstance(self.catalog, Records)
+
     def names(self) -> list[str]:
-        return list(self._items)
+        return list(self.catalog)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.catalog)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self.catalog
 
     def article(self, name: str) -> Article | None:
         """The article of ``name`` without its core: titles, dates, listings."""
-        item = self._items.get(name)
+        item = self.catalog.get(name)
         return item.article if item else None
 
     def get(self, name: str) -> ArticleBot | None:
         """The article's core, built from the store if it is not in memory."""
-        item = self._items.get(name)
+        item = self.catalog.get(name)
         return self._core(name, item) if item else None
 
     def loaded(self) -> tuple[int, int]:
         """(cores in memory now, ready-made ones included; cores built again since the start)."""
-        held = sum(item.core is not None for item in self._items.values())
-        return len(self._cache) + held, self._cache.builds
+        return len(self._cache) + self.catalog.held(), self._cache.builds
 
     def by_number(self, number: int) -> str | None:
         """The name at 1-based position ``number`` of :meth:`entries`, as ``/use N`` reads it."""
-        names = self.names()
-        return names[number - 1] if 1 <= number <= len(names) else None
+        found = self.catalog.page(number - 1, 1) if number >= 1 else []
+        return found[0].name if found else None
 
     def first(self) -> tuple[str, ArticleBot]:
-        name, item = next(iter(self._items.items()))
-        return name, self._core(name, item)
+        name = self.catalog.page(0, 1)[0].name
+        return name, self._core(name, self.catalog[name])
 
-    def entries(self) -> list[ShelfEntry]:
-        items = enumerate(self._items.items(), start=1)
-        return [
-            ShelfEntry(n, name, i.article.title, i.article.date, i.paragraphs)
-            for n, (name, i) in items
-        ]
+    def entries(self, start: int = 0, count: int | None = None) -> list[ShelfEntry]:
+        """``/articles``: entries ``start`` to ``start + count`` (None: to the end)."""
+        return self.catalog.page(start, count)
 
     # Asking.
 
@@ -233,7 +298,7 @@ class Shelf:
         A question with a name is answered by that article alone; one without is
         searched across the shelf. Questions bound for the same article share one call.
         """
-        items = dict(self._items)  # one snapshot for the whole batch
+        items = self.catalog  # one snapshot for the whole batch: replaced, never changed
         previous = previous or [None] * len(questions)
         articles = articles or [None] * len(questions)
         analysed = [Question.of(q, turn) for q, turn in zip(questions, previous, strict=True)]
@@ -255,7 +320,7 @@ class Shelf:
         ]
         texts = [analysed[i].searched for i in open_questions]
         found = (  # one search of the whole store names the articles worth a full search
-            shortlists(self.store, self._encoder(items), list(items), texts, self.shortlist)
+            shortlists(self.store, self._encoder(items), items, texts, self.shortlist)
             if texts
             else []
         )
@@ -274,12 +339,15 @@ class Shelf:
 
     def find(self, passage_id: str) -> tuple[str, ArticleBot, Passage] | None:
         """The passage with this id, on whichever article holds it."""
-        for name, item in dict(self._items).items():
-            if passage_id in item.ids:
-                core = self._core(name, item)
-                passage = core.passage_by_id(passage_id)
-                if passage is not None:
-                    return name, core, passage
+        items = self.catalog
+        for name in items.holders(passage_id):
+            item = items.get(name)
+            if item is None:
+                continue
+            core = self._core(name, item)
+            passage = core.passage_by_id(passage_id)
+            if passage is not None:
+                return name, core, passage
         return None
 
     def show(self, name: str, passage: Passage, simplified: bool) -> Quote:
@@ -287,7 +355,7 @@ class Shelf:
         bot = self.get(name)
         if bot is None:
             raise ShelfError(f"no article named {name!r} on the shelf", "unknown_name")
-        title = bot.article.title if len(self._items) > 1 else None
+        title = bot.article.title if len(self.catalog) > 1 else None
         return replace(bot.show(passage, simplified), article=name, article_title=title)
 
     # Changing the shelf.
@@ -299,9 +367,12 @@ class Shelf:
         used raises :class:`ShelfError` and the shelf is left exactly as it was.
         """
         with self._lock:
-            name = _name_for(self._items, path)
+            records = self.catalog
+            if not isinstance(records, Records):
+                return self._stored(path)
+            name = _name_for(records, path)
             item = self._shelved(path, name)
-            self._items = {**self._items, name: item}
+            self.catalog = Records({**records, name: item})
             self._cache.discard(name, keep=item.version)  # the version replaced, if any
             if not any(_same(path, p) for p in self.pinned):
                 self.pinned.append(path)
@@ -315,14 +386,19 @@ class Shelf:
         changes nothing.
         """
         with self._lock:
+            records = self.catalog
+            if not isinstance(records, Records):
+                # The store is the shelf: what other processes wrote is read again as asked.
+                records.forget()
+                return Reloaded()
             sources = _sources(self.pinned, self.directory)
-            kept = {n: item for n, item in self._items.items() if item.path is None}
+            kept = {n: item for n, item in records.items() if item.path is None}
             added: list[str] = []
             updated: list[str] = []
             failed: list[tuple[str, str]] = []
             for path in sources:
-                name = _name_for(self._items, path, taken=kept)
-                old = self._items.get(name)
+                name = _name_for(records, path, taken=kept)
+                old = records.get(name)
                 stamp = _stamp(path)
                 if old is not None and old.stamp == stamp:
                     kept[name] = old
@@ -337,60 +413,73 @@ class Shelf:
                     continue
                 (updated if old is not None else added).append(name)
             # Stable numbering: articles already shelved keep their order, new ones follow.
-            order = [n for n in self._items if n in kept] + [
-                n for n in kept if n not in self._items
+            order = [n for n in records if n in kept] + [
+                n for n in kept if n not in records
             ]
-            if not kept and self._items:
+            if not kept and records:
                 # Every question needs an article: an emptied directory is a mistake to
                 # report, not a shelf to serve.
                 directory = self.directory or "the shelf"
                 why = "no article left: the shelf is kept as it was"
                 return Reloaded(failed=(*failed, (str(directory), why)))
-            removed = tuple(n for n in self._items if n not in kept)
-            self._items = {n: kept[n] for n in order}
-            for name, item in self._items.items():
+            removed = tuple(n for n in records if n not in kept)
+            fresh = Records({n: kept[n] for n in order})
+            self.catalog = fresh
+            for name, item in fresh.items():
                 self._cache.discard(name, keep=item.version)
             for name in removed:
                 self._cache.discard(name)
         return Reloaded(tuple(added), tuple(updated), removed, tuple(failed))
 
-    def _shelved(self, path: Path, name: str, stamp: tuple[int, ...] | None = None) -> _Shelved:
+    def _stored(self, path: Path) -> str:
+        """:meth:`add` on a shelf that is the store: indexed into it, read back as listed."""
+        name = path.stem
+        core = _loaded(self.load, path, name, _folder_of(self.directory, path))
+        self.catalog.forget(name)
+        item = self.catalog.get(name)
+        if item is None:  # removed again by another process meanwhile
+            raise ShelfError(f"{name} is not in the store", "unreadable")
+        self._cache.put((name, item.version), core)
+        log.info("in the store: %s (%s)", name, core.article.title)
+        return name
+
+    def _shelved(self, path: Path, name: str, stamp: tuple[int, ...] | None = None) -> Shelved:
         """The file ingested and indexed, as a record; its core is cached (or, without an
         opener, held by the record). The version it replaces leaves the cache once swapped."""
         core = _loaded(self.load, path, name, _folder_of(self.directory, path))
         if self.open is None:
-            return _Shelved(core.article, path, stamp or _stamp(path), core)
-        item = _Shelved(core.article, path, stamp or _stamp(path))
+            return Shelved(core.article, path, stamp or _stamp(path), core)
+        item = Shelved(core.article, path, stamp or _stamp(path))
         self._cache.put((name, item.version), core)
         return item
 
-    def _core(self, name: str, item: _Shelved) -> ArticleBot:
+    def _core(self, name: str, item: Shelved) -> ArticleBot:
         """The record's core: held, in the cache, or built again from the store."""
         if item.core is not None:
             return item.core
-        newer = self._items.get(name)
+        newer = self.catalog.get(name)
         if newer is not None and newer.version > item.version:
             item = newer  # replaced since the reader's snapshot: the store holds the new one
         return self._cache.get(
             (name, item.version), lambda: _reopened(self.open, name, item.article)
         )
 
-    def _encoder(self, items: dict[str, _Shelved]) -> Encoder:
+    def _encoder(self, items: Catalog) -> Encoder:
         """The encoder every article of the shelf shares."""
         if self.encoder is not None:
             return self.encoder
-        name, item = next(iter(items.items()))
-        return self._core(name, item).retriever.encoder
+        name = items.page(0, 1)[0].name
+        return self._core(name, items[name]).retriever.encoder
 
 
 def _gathered(
     plan: dict[str, list[int]],
-    items: dict[str, _Shelved],
+    items: Catalog,
     analysed: list[Question],
     chosen: list[str | None],
     *,
     k: int,
-    core_of: Callable[[str, _Shelved], ArticleBot],
+    core_of: Callable[[str, Shelved], ArticleBot],
 ) -> list[list[Answer]]:
     """Per question, the answers of the articles ``plan`` sends it to, one core in hand at
     a time (the cache stays bounded). An article whose core cannot be built is left out of
@@ -417,14 +506,15 @@ def _gathered(
     return candidates
 
 
-def _spoken_of(items: dict[str, _Shelved], chosen: str | None, previous: Turn | None) -> Article:
+def _spoken_of(items: Catalog, chosen: str | None, previous: Turn | None) -> Article:
     """The article a reply that quotes nothing speaks of: the chosen one, else the one
     the conversation last quoted, else the first on the shelf (from records: no core)."""
     if chosen is not None:
         return items[chosen].article
     passage_id = previous.passage_ids[0] if previous and previous.passage_ids else None
-    holder = next((i for i in items.values() if passage_id in i.ids), None)
-    return (holder or next(iter(items.values()))).article
+    holders = items.holders(passage_id) if passage_id else []
+    name = holders[0] if holders else items.page(0, 1)[0].name
+    return items[name].article
 
 
 def _sources(pinned: list[Path], directory: Path | None) -> list[Path]:
@@ -448,7 +538,7 @@ def _folder_of(directory: Path | None, path: Path) -> Path | None:
 
 
 def _name_for(
-    items: dict[str, _Shelved], path: Path, taken: dict[str, _Shelved] | None = None
+    items: dict[str, Shelved], path: Path, taken: dict[str, Shelved] | None = None
 ) -> str:
     """The file's stem; a second file with the same stem gets ``stem-2`` and so on."""
     for name, item in items.items():

@@ -8,6 +8,9 @@ the article of the best BM25 passage) are then searched in full by their own ret
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Protocol
 
 from embeddings.encoder import Encoder
 from embeddings.errors import IndexStoreError
@@ -20,8 +23,18 @@ log = logging.getLogger(__name__)
 LEXICAL_CANDIDATES = 10
 
 
+class Shelved(Protocol):
+    """The shelf's articles as the shortlist needs them (:class:`bot.core.shelf.Catalog`)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def on_shelf(self, names: Iterable[str]) -> set[str]: ...
+
+
 def shortlists(
-    store: PassageStore | None, encoder: Encoder, names: list[str], texts: list[str], count: int
+    store: PassageStore | None, encoder: Encoder, shelf: Shelved, texts: list[str], count: int
 ) -> list[list[str]]:
     """Per question, the articles worth a full search, from one search of the whole shelf.
 
@@ -30,12 +43,11 @@ def shortlists(
     search did not reach counts as the lowest it found), the closest articles are kept,
     and the article of the best BM25 passage joins them: an exact name or number is what
     dense vectors blur. The texts encoded here are the ones each article will search for,
-    so the articles' own searches find them in the encoder's query cache. ``names`` are the
-    shelf's articles, ``count`` how many the dense search keeps.
+    so the articles' own searches find them in the encoder's query cache. ``shelf`` holds
+    the articles, ``count`` is how many the dense search keeps.
     """
-    if len(names) <= count or store is None:
-        return [names for _ in texts]
-    on_shelf = set(names)
+    if len(shelf) <= count or store is None:
+        return [list(shelf) for _ in texts]
     vectors = encoder.encode_queries(texts)
     try:
         # Unfiltered, then kept to the shelf: a store may hold articles no longer on it (an
@@ -47,9 +59,10 @@ def shortlists(
     except IndexStoreError as exc:
         # Every article's own index is in memory: slower, but the reader gets an answer.
         log.warning("the passage store cannot be searched (%s): searching every article", exc)
-        return [names for _ in texts]
+        return [list(shelf) for _ in texts]
     out = []
     for found, said, lexical in zip(paragraphs, sentences, worded, strict=True):
+        on_shelf = shelf.on_shelf({m.article for m in (*found, *said, *lexical)})
         chosen = _closest_articles(
             [m for m in found if m.article in on_shelf],
             [m for m in said if m.article in on_shelf],
@@ -58,7 +71,7 @@ def shortlists(
         pick = next((m.article for m in lexical if m.article in on_shelf), None)
         if pick is not None and pick not in chosen:
             chosen.append(pick)
-        out.append(chosen or names[:count])
+        out.append(chosen or list(islice(shelf, count)))
     return out
 
 

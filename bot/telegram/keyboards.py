@@ -119,10 +119,10 @@ def articles_page(
     A page holds :data:`ARTICLES_PER_PAGE` articles and every title is cut, so a page
     always fits in one message and a keyboard however long the shelf or its titles.
     """
-    entries = services.shelf.entries()
-    pages = max(1, -(-len(entries) // ARTICLES_PER_PAGE))
+    total = len(services.shelf)  # one page is read, however large the shelf (an archive)
+    pages = max(1, -(-total // ARTICLES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
-    shown = entries[page * ARTICLES_PER_PAGE : (page + 1) * ARTICLES_PER_PAGE]
+    shown = services.shelf.entries(page * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
     lines = [esc(say.articles_heading)]
     rows = []
     for entry in shown:
@@ -141,7 +141,7 @@ def articles_page(
         label = shorten(f"{mark}{entry.number}. {entry.title}", _BUTTON_CHARS)
         rows.append([button(label, cb.UseArticle(entry.number))])
     if pages > 1:
-        lines.append(esc(say.articles_page.format(page=page + 1, pages=pages, count=len(entries))))
+        lines.append(esc(say.articles_page.format(page=page + 1, pages=pages, count=total)))
         turn = []
         if page > 0:
             turn.append(button(say.button_previous_page, cb.ArticlesPage(page - 1)))

@@ -104,7 +104,9 @@ def collect(shelf: Shelf, gold: list[Any]) -> list[Asked]:
     asked = []
     for g in seen.values():
         question = Question.of(g.text, None)
-        listed = shortlists(shelf.store, encoder, names, [question.searched], shelf.shortlist)[0]
+        listed = shortlists(
+            shelf.store, encoder, shelf.catalog, [question.searched], shelf.shortlist
+        )[0]
         candidates = []
         for name in listed:
             core = shelf.get(name)

@@ -58,6 +58,20 @@ class PassageStore(Protocol):
         """Every stored article, by name."""
         ...
 
+    def count(self) -> int:
+        """How many articles the store holds."""
+        ...
+
+    def listing(self, offset: int, limit: int | None) -> list[StoredArticle]:
+        """One page of :meth:`articles` (``limit`` None: to the end): a shelf listed from the
+        store never holds the whole list."""
+        ...
+
+    def holders(self, passage_id: str) -> list[str]:
+        """The articles holding a passage of this id, by name (ids are derived from the
+        paragraph's text, so two articles quoting the same paragraph share one)."""
+        ...
+
     def dense(
         self,
         vectors: np.ndarray,

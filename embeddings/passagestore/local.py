@@ -40,6 +40,7 @@ from embeddings.passagestore.interface import (
 from embeddings.store import (
     FORMAT_VERSION,
     MANIFEST_FILE,
+    optional_text,
     read_index,
     write_index,
 )
@@ -77,6 +78,7 @@ class _Segment:
     sentence_positions: np.ndarray  # per sentence, its passage's position
     positions: np.ndarray  # per passage, its position
     tokens: list[list[str]]
+    ids: frozenset[str]  # its passages' ids: :meth:`LocalStore.holders`
 
 
 def _read_segment(directory: Path, stamp: tuple[int, int]) -> _Segment | None:
@@ -93,6 +95,7 @@ def _segment(article: IndexedArticle, stamp: tuple[int, int]) -> _Segment:
         np.repeat(positions, article.sentence_counts()),
         positions,
         [tokens(p.lexical_text()) for p in article.passages],
+        frozenset(p.id for p in article.passages),
     )
 
 
@@ -294,11 +297,28 @@ class LocalStore:
                         str(manifest["article_sha256"]),
                         str(manifest["model"]),
                         int(manifest["count"]),
+                        str(manifest.get("title", "")),
+                        optional_text(manifest.get("date")),
                     )
                 )
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue  # not (yet) an index: being written, or damaged
         return out
+
+    def count(self) -> int:
+        return len(self.articles())
+
+    def listing(self, offset: int, limit: int | None) -> list[StoredArticle]:
+        # A folder of index directories is listed whole: it is one machine's shelf (the
+        # archive that outgrows it belongs in PostgreSQL, which pages in SQL).
+        offset = max(offset, 0)
+        listed = self.articles()
+        return listed[offset:] if limit is None else listed[offset : offset + limit]
+
+    def holders(self, passage_id: str) -> list[str]:
+        self._current()  # every segment read and current
+        with self._lock:
+            return sorted(n for n, s in self._segments.items() if passage_id in s.ids)
 
     def _current(self) -> _Merged:
         """The merged index, brought up to date with the directories as they are now."""

@@ -24,6 +24,7 @@ import psycopg
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 _INT4 = struct.Struct(">i")
+_NULL = _INT4.pack(-1)
 _FIELDS = struct.Struct(">h")
 _VECTOR_HEAD = struct.Struct(">HH")
 CHUNK = 1 << 20  # bytes handed to psycopg at a time
@@ -49,10 +50,13 @@ def vectors(matrix: np.ndarray) -> list[bytes]:
     return [head + r.tobytes() for r in rows]
 
 
-def row(fields: Sequence[bytes]) -> bytes:
-    """One tuple: its field count, then each field's length and bytes (no NULLs here)."""
+def row(fields: Sequence[bytes | None]) -> bytes:
+    """One tuple: its field count, then each field's length and bytes (None: NULL, length -1)."""
     parts = [_FIELDS.pack(len(fields))]
     for field in fields:
+        if field is None:
+            parts.append(_NULL)
+            continue
         parts.append(_INT4.pack(len(field)))
         parts.append(field)
     return b"".join(parts)

@@ -301,6 +301,8 @@ class PostgresStore:
                         pgcopy.jsonb(article.calibration),
                         pgcopy.jsonb(article.bridges.to_json()),
                         np.ascontiguousarray(article.word_vectors, dtype="<f4").tobytes(),
+                        pgcopy.text(article.title),
+                        None if article.date is None else pgcopy.text(article.date),
                     )
                 )
             )
@@ -333,7 +335,7 @@ class PostgresStore:
             pgcopy.copy_rows(
                 cur,
                 "COPY shelf.articles (name, content_hash, model, passages, tokens,"
-                " calibration, bridges, word_vectors) FROM STDIN",
+                " calibration, bridges, word_vectors, title, date) FROM STDIN",
                 heads,
             )
             pgcopy.copy_rows(
@@ -372,7 +374,7 @@ class PostgresStore:
             # One snapshot: a writer replacing the article meanwhile is seen whole or not at all.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             head = conn.execute(
-                "SELECT content_hash, model, calibration, bridges, word_vectors"
+                "SELECT content_hash, model, calibration, bridges, word_vectors, title, date"
                 " FROM shelf.articles WHERE name = %s",
                 (name,),
             ).fetchone()
@@ -388,7 +390,7 @@ class PostgresStore:
                 " WHERE article = %s ORDER BY position, ordinal",
                 (name,),
             ).fetchall()
-        content_hash, model, calibration, bridges_json, words = head
+        content_hash, model, calibration, bridges_json, words, title, date = head
         bridges = BridgeTables.from_json(bridges_json)
         return IndexedArticle(
             name,
@@ -406,14 +408,35 @@ class PostgresStore:
             if bridges.words
             else np.empty((0, DIMENSION), np.float32),
             {str(k): float(v) for k, v in calibration.items()},
+            title,
+            date,
         )
 
     def articles(self) -> list[StoredArticle]:
+        return self.listing(0, None)
+
+    def count(self) -> int:
+        with self._connection() as conn:
+            row = conn.execute("SELECT count(*) FROM shelf.articles").fetchone()
+        return int(row[0]) if row else 0
+
+    def listing(self, offset: int, limit: int | None) -> list[StoredArticle]:
         with self._connection() as conn:
             rows = conn.execute(
-                "SELECT name, content_hash, model, passages FROM shelf.articles ORDER BY name"
+                "SELECT name, content_hash, model, passages, title, date FROM shelf.articles"
+                " ORDER BY name OFFSET %s LIMIT %s",
+                (max(offset, 0), limit),
             ).fetchall()
         return [StoredArticle(*row) for row in rows]
+
+    def holders(self, passage_id: str) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT article FROM shelf.passages WHERE passage ->> 'id' = %s"
+                " ORDER BY article",
+                (passage_id,),
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def dense(
         self,

@@ -18,6 +18,7 @@ stores themselves (tests/test_passage_store.py). Needs pytest (the ``dev`` extra
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -97,6 +98,8 @@ def make_article(name: str, texts: tuple[str, ...], seed: int) -> IndexedArticle
         ),
         word_vectors=_unit(len(words), seed + 2000),
         calibration={"offtopic_dense": 0.78 + seed / 1000, "offtopic_dense_cross": 0.71},
+        title=f"Notes on the {name}",
+        date="2026-12-05" if seed % 2 else None,
     )
 
 
@@ -146,7 +149,10 @@ class PassageStoreContract:
         assert sorted(filled.articles(), key=lambda a: a.name) == sorted(
             (a.summary() for a in articles.values()), key=lambda a: a.name
         )
-        assert StoredArticle("tea", f"{3:064x}", articles["tea"].model, 4) in filled.articles()
+        tea = StoredArticle(
+            "tea", f"{3:064x}", articles["tea"].model, 4, "Notes on the tea", "2026-12-05"
+        )
+        assert tea in filled.articles()
 
     def test_put_replaces_an_article_whole(self, filled: PassageStore) -> None:
         shorter = make_article("tea", TEXTS["tea"][:2], 9)
@@ -168,6 +174,28 @@ class PassageStoreContract:
         assert all(m.article != "railway" for row in rows for m in row)
         assert filled.lexical("rack railway Elden", 5) == []
         assert filled.get("tea") is not None
+
+    def test_the_listing_pages_the_articles_by_name(self, filled: PassageStore) -> None:
+        names = ["lighthouse", "railway", "tea"]
+        assert filled.count() == 3
+        assert [a.name for a in filled.listing(0, 2)] == names[:2]
+        assert [a.name for a in filled.listing(2, None)] == names[2:]
+        assert [a.name for a in filled.listing(1, 1)] == ["railway"]
+        assert filled.listing(3, 5) == [] and filled.listing(-4, 1)[0].name == "lighthouse"
+        assert filled.listing(0, None) == filled.articles()
+        assert filled.listing(0, 1) == [shelf()["lighthouse"].summary()]  # title and date too
+        filled.remove("lighthouse")
+        assert filled.count() == 2 and filled.listing(0, 1)[0].name == "railway"
+
+    def test_holders_name_every_article_with_a_passage_of_that_id(
+        self, filled: PassageStore
+    ) -> None:
+        assert filled.holders("tea-p2") == ["tea"]
+        assert filled.holders("tea-p9") == [] and filled.holders("") == []
+        filled.put(replace(shelf()["tea"], name="afternoon-tea"))  # the same paragraphs
+        assert filled.holders("tea-p2") == ["afternoon-tea", "tea"]
+        filled.remove("tea")
+        assert filled.holders("tea-p2") == ["afternoon-tea"]
 
     # Dense search.
 
