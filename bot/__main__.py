@@ -198,7 +198,8 @@ def _ask(args: argparse.Namespace, settings: Settings, leave: bool = False) -> i
 
     shelf = build_shelf(settings)
     if args.use is not None and args.use not in shelf:
-        on_it = ", ".join(shelf.names())
+        listed = [e.name for e in shelf.entries(0, NAMES_IN_ERRORS)]
+        on_it = ", ".join(listed) + (", …" if len(shelf) > len(listed) else "")
         raise ConfigError(f"no article named {args.use!r} on the shelf (it holds: {on_it})")
     questions = [args.question] if args.question is not None else None
     for question in questions or (line.rstrip("\r\n") for line in sys.stdin):
@@ -313,11 +314,18 @@ def _index(settings: Settings) -> int:
 
     shelf = build_shelf(settings)
     _started()
-    for entry in shelf.entries():
-        article = shelf.article(entry.name)
-        where = "the database" if settings.database_url else settings.shelf_index_dir(entry.name)
-        print(f"indexed {entry.paragraphs} paragraphs of “{entry.title}” in {where}")
-        for repair in article.repairs if article else ():  # what cleaning changed
+    # A shelf that is the store (SHELF=store) lists the whole archive: only what was named.
+    names = [p.stem for p in settings.articles] if shelf.archive else shelf.names()
+    for name in names:
+        # (in an archive, the file's own article, with its cleaning log, is the cached core's)
+        core = shelf.get(name) if shelf.archive else None
+        article = core.article if core is not None else shelf.article(name)
+        if article is None:
+            continue
+        paragraphs = sum(1 for _ in article.paragraphs())
+        where = "the database" if settings.database_url else settings.shelf_index_dir(name)
+        print(f"indexed {paragraphs} paragraphs of “{article.title}” in {where}")
+        for repair in article.repairs:  # what cleaning changed
             print(f"  cleaned: {repair}")
     return 0
 
@@ -333,6 +341,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Exit codes of ``python -m bot telegram`` an operator (or a restart policy) can act on.
+# Article names an error message lists at most (a shelf that is an archive holds thousands).
+NAMES_IN_ERRORS = 20
 EXIT_BAD_TOKEN = 78  # EX_CONFIG: Telegram rejected the token; restarting cannot help
 EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE: the Bot API could not be reached at start
 EXIT_IN_USE = 75  # EX_TEMPFAIL: another bot serves from this data directory; retry later

@@ -87,6 +87,15 @@ class Settings:
 # What SHELF may say: a shelf of files, or the passage store's whole listing.
 SHELVES = ("files", "store")
 
+# Settings that are text: environment variable → (field, how its value is read).
+_TEXTS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "EMBEDDING_MODEL": ("model", str),
+    "LOG_LEVEL": ("log_level", str.upper),
+    "TELEGRAM_BOT_TOKEN": ("telegram_token", str.strip),
+    "TELEGRAM_API_BASE_URL": ("telegram_api_base_url", str),
+    "SHELF": ("shelf", lambda value: value.strip().lower()),
+}
+
 # Settings that are a positive whole number: environment variable → field.
 _POSITIVE_INTS = {
     "QUESTIONS_PER_MINUTE": "questions_per_minute",
@@ -105,14 +114,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["articles_dir"] = Path(env["ARTICLES_DIR"])
     if env.get("ARTICLE_BOT_DATA_DIR"):
         values["data_dir"] = Path(env["ARTICLE_BOT_DATA_DIR"])
-    if env.get("EMBEDDING_MODEL"):
-        values["model"] = env["EMBEDDING_MODEL"]
-    if env.get("LOG_LEVEL"):
-        values["log_level"] = env["LOG_LEVEL"].upper()
-    if env.get("TELEGRAM_BOT_TOKEN"):
-        values["telegram_token"] = env["TELEGRAM_BOT_TOKEN"].strip()
-    if env.get("TELEGRAM_API_BASE_URL"):
-        values["telegram_api_base_url"] = env["TELEGRAM_API_BASE_URL"]
+    for name, (key, read) in _TEXTS.items():
+        if env.get(name):
+            values[key] = read(env[name])
     for name, key in _POSITIVE_INTS.items():
         if env.get(name):
             values[key] = _positive_int(name, env)
@@ -120,8 +124,6 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["allowed_chat_ids"] = _chat_ids("ALLOWED_CHAT_IDS", env)
     if env.get("ADMIN_CHAT_IDS", "").strip():
         values["admin_chat_ids"] = _chat_ids("ADMIN_CHAT_IDS", env)
-    if env.get("SHELF", "").strip():
-        values["shelf"] = env["SHELF"].strip().lower()
     if env.get("DATABASE_URL", "").strip():
         values["database_url"] = _database_url(env["DATABASE_URL"].strip())
     values.update({k: v for k, v in overrides.items() if v is not None})
