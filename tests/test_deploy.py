@@ -116,6 +116,8 @@ def test_the_replicas_profile_runs_two_bots_behind_haproxy_on_one_database() -> 
     assert all(services[name]["profiles"] == ["replicas"] for name in extra)
     replicas = [services["replica1"], services["replica2"]]
     assert len({r["environment"]["DATABASE_URL"] for r in replicas}) == 1
+    # One shelf, shared: the database's (the YAML as written, before compose fills it in).
+    assert all(r["environment"]["SHELF"] == "${SHELF:-store}" for r in replicas)
     assert len({r["volumes"][0] for r in replicas}) == 2
     assert all("--webhook-url" in r["command"] for r in replicas)
     haproxy = services["haproxy"]
