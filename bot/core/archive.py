@@ -42,10 +42,11 @@ class Archive:
             if item is not None:
                 self._records.move_to_end(name)
                 return item
-        found = self.store.get(name)  # outside the lock: other readers go on meanwhile
+        found = self.store.outline(name)  # outside the lock: other readers go on meanwhile
         if found is None:
             return None
-        article = article_of(found.passages, found.title or name, found.content_hash, found.date)
+        summary, passages = found
+        article = article_of(passages, summary.title or name, summary.content_hash, summary.date)
         item = Shelved(article, None, ())
         with self._lock:
             item = self._records.setdefault(name, item)  # a racing reader's, if it won
@@ -65,6 +66,9 @@ class Archive:
 
     def __len__(self) -> int:
         return self.store.count()
+
+    def larger_than(self, count: int) -> bool:
+        return bool(self.store.listing(count, 1))  # an index scan of count + 1 names
 
     def __iter__(self) -> Iterator[str]:
         start = 0

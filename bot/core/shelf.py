@@ -135,6 +135,10 @@ class Catalog(Protocol):
 
     def __iter__(self) -> Iterator[str]: ...
 
+    def larger_than(self, count: int) -> bool:
+        """More than ``count`` articles? (Asked at every question: no count of an archive.)"""
+        ...
+
     def page(self, start: int, count: int | None) -> list[ShelfEntry]:
         """Entries ``start`` (0-based) to ``start + count`` in the shelf's order."""
         ...
@@ -171,6 +175,9 @@ class Records(dict[str, Shelved]):
 
     def holders(self, passage_id: str) -> list[str]:
         return [name for name, item in self.items() if passage_id in item.ids]
+
+    def larger_than(self, count: int) -> bool:
+        return len(self) > count
 
     def on_shelf(self, names: Iterable[str]) -> set[str]:
         return {name for name in names if name in self}
@@ -355,7 +362,7 @@ class Shelf:
         bot = self.get(name)
         if bot is None:
             raise ShelfError(f"no article named {name!r} on the shelf", "unknown_name")
-        title = bot.article.title if len(self.catalog) > 1 else None
+        title = bot.article.title if self.catalog.larger_than(1) else None
         return replace(bot.show(passage, simplified), article=name, article_title=title)
 
     # Changing the shelf.
@@ -485,7 +492,7 @@ def _gathered(
     a time (the cache stays bounded). An article whose core cannot be built is left out of
     an open question's search (the others still answer); a chosen one raises."""
     candidates: list[list[Answer]] = [[] for _ in analysed]
-    several = len(items) > 1
+    several = items.larger_than(1)
     failed: ShelfError | None = None
     for name, rows in plan.items():
         try:

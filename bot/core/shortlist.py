@@ -26,7 +26,7 @@ LEXICAL_CANDIDATES = 10
 class Shelved(Protocol):
     """The shelf's articles as the shortlist needs them (:class:`bot.core.shelf.Catalog`)."""
 
-    def __len__(self) -> int: ...
+    def larger_than(self, count: int) -> bool: ...
 
     def __iter__(self) -> Iterator[str]: ...
 
@@ -46,7 +46,7 @@ def shortlists(
     so the articles' own searches find them in the encoder's query cache. ``shelf`` holds
     the articles, ``count`` is how many the dense search keeps.
     """
-    if len(shelf) <= count or store is None:
+    if store is None or not shelf.larger_than(count):
         return [list(shelf) for _ in texts]
     vectors = encoder.encode_queries(texts)
     try:

@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from embeddings.indexed import IndexedArticle, StoredArticle
+from embeddings.passages import Passage
 
 __all__ = ["IndexedArticle", "Level", "Match", "PassageStore", "StoredArticle"]
 
@@ -52,6 +53,11 @@ class PassageStore(Protocol):
 
     def get(self, name: str) -> IndexedArticle | None:
         """Everything stored for the article, or None when there is none (or it is unreadable)."""
+        ...
+
+    def outline(self, name: str) -> tuple[StoredArticle, tuple[Passage, ...]] | None:
+        """The article's summary and passages without its vectors: what a shelf listed from
+        the store needs to name it and quote it (:mod:`bot.core.archive`)."""
         ...
 
     def articles(self) -> list[StoredArticle]:

@@ -31,6 +31,7 @@ from filelock import FileLock
 from embeddings.errors import IndexStoreError
 from embeddings.files import atomic_write
 from embeddings.normalize import tokens
+from embeddings.passages import Passage
 from embeddings.passagestore.interface import (
     IndexedArticle,
     Level,
@@ -304,6 +305,10 @@ class LocalStore:
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue  # not (yet) an index: being written, or damaged
         return out
+
+    def outline(self, name: str) -> tuple[StoredArticle, tuple[Passage, ...]] | None:
+        found = self.get(name)  # the vectors are mapped or small: read as for a search
+        return None if found is None else (found.summary(), found.passages)
 
     def count(self) -> int:
         return len(self.articles())

@@ -412,6 +412,22 @@ class PostgresStore:
             date,
         )
 
+    def outline(self, name: str) -> tuple[StoredArticle, tuple[Passage, ...]] | None:
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            head = conn.execute(
+                "SELECT name, content_hash, model, passages, title, date FROM shelf.articles"
+                " WHERE name = %s",
+                (name,),
+            ).fetchone()
+            if head is None:
+                return None
+            rows = conn.execute(
+                "SELECT passage FROM shelf.passages WHERE article = %s ORDER BY position",
+                (name,),
+            ).fetchall()
+        return StoredArticle(*head), tuple(Passage.from_json(row[0]) for row in rows)
+
     def articles(self) -> list[StoredArticle]:
         return self.listing(0, None)
 

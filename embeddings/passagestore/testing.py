@@ -175,6 +175,11 @@ class PassageStoreContract:
         assert filled.lexical("rack railway Elden", 5) == []
         assert filled.get("tea") is not None
 
+    def test_an_outline_is_the_summary_and_the_passages(self, filled: PassageStore) -> None:
+        tea = shelf()["tea"]
+        assert filled.outline("tea") == (tea.summary(), tea.passages)
+        assert filled.outline("coffee") is None
+
     def test_the_listing_pages_the_articles_by_name(self, filled: PassageStore) -> None:
         names = ["lighthouse", "railway", "tea"]
         assert filled.count() == 3
