@@ -188,6 +188,49 @@ class Records(dict[str, Shelved]):
     def forget(self, name: str | None = None) -> None:
         """Nothing to forget: a shelf of files reads them again in :meth:`Shelf.reload`."""
 
+    def reread(
+        self,
+        sources: list[Path],
+        shelved: Callable[[Path, str, tuple[int, ...]], Shelved],
+        where: str,
+    ) -> tuple[Records, Reloaded]:
+        """The records after reading ``sources`` again (:meth:`Shelf.reload`), and what
+        changed: an unchanged file keeps its record, a changed one is indexed again by
+        ``shelved``, a vanished one leaves, and one that fails keeps its previous version.
+        Records that would leave no article at all are kept as they were (``where`` names
+        the folder in the report)."""
+        kept = {n: item for n, item in self.items() if item.path is None}
+        added: list[str] = []
+        updated: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for path in sources:
+            name = _name_for(self, path, taken=kept)
+            old = self.get(name)
+            stamp = _stamp(path)
+            if old is not None and old.stamp == stamp:
+                kept[name] = old
+                continue
+            try:
+                kept[name] = shelved(path, name, stamp)
+            except ShelfError as exc:
+                log.error("%s", exc)
+                failed.append((str(path), str(exc)))
+                if old is not None:
+                    kept[name] = old
+                continue
+            (updated if old is not None else added).append(name)
+        if not kept and self:
+            # Every question needs an article: an emptied directory is a mistake to report,
+            # not a shelf to serve.
+            why = "no article left: the shelf is kept as it was"
+            return self, Reloaded(failed=(*failed, (where, why)))
+        # Stable numbering: articles already shelved keep their order, new ones follow.
+        order = [n for n in self if n in kept] + [n for n in kept if n not in self]
+        removed = tuple(n for n in self if n not in kept)
+        return Records({n: kept[n] for n in order}), Reloaded(
+            tuple(added), tuple(updated), removed, tuple(failed)
+        )
+
 
 def _stamp(path: Path) -> tuple[int, ...]:
     out: list[int] = []
@@ -398,45 +441,15 @@ class Shelf:
                 # The store is the shelf: what other processes wrote is read again as asked.
                 records.forget()
                 return Reloaded()
+            where = str(self.directory or "the shelf")
             sources = _sources(self.pinned, self.directory)
-            kept = {n: item for n, item in records.items() if item.path is None}
-            added: list[str] = []
-            updated: list[str] = []
-            failed: list[tuple[str, str]] = []
-            for path in sources:
-                name = _name_for(records, path, taken=kept)
-                old = records.get(name)
-                stamp = _stamp(path)
-                if old is not None and old.stamp == stamp:
-                    kept[name] = old
-                    continue
-                try:
-                    kept[name] = self._shelved(path, name, stamp)
-                except ShelfError as exc:
-                    log.error("%s", exc)
-                    failed.append((str(path), str(exc)))
-                    if old is not None:
-                        kept[name] = old
-                    continue
-                (updated if old is not None else added).append(name)
-            # Stable numbering: articles already shelved keep their order, new ones follow.
-            order = [n for n in records if n in kept] + [
-                n for n in kept if n not in records
-            ]
-            if not kept and records:
-                # Every question needs an article: an emptied directory is a mistake to
-                # report, not a shelf to serve.
-                directory = self.directory or "the shelf"
-                why = "no article left: the shelf is kept as it was"
-                return Reloaded(failed=(*failed, (str(directory), why)))
-            removed = tuple(n for n in records if n not in kept)
-            fresh = Records({n: kept[n] for n in order})
+            fresh, changes = records.reread(sources, self._shelved, where)
             self.catalog = fresh
             for name, item in fresh.items():
                 self._cache.discard(name, keep=item.version)
-            for name in removed:
+            for name in changes.removed:
                 self._cache.discard(name)
-        return Reloaded(tuple(added), tuple(updated), removed, tuple(failed))
+        return changes
 
     def _stored(self, path: Path) -> str:
         """:meth:`add` on a shelf that is the store: indexed into it, read back as listed."""
