@@ -26,6 +26,9 @@ class Messages:
     too_long: str  # {limit}
     not_covered: str
     not_mentioned: str  # {terms}: a refusal naming the question's terms the article lacks
+    not_given: str  # {what}: a refusal whose closest passage holds no answer of the type asked
+    # The answer types of bot.core.answerability, named for not_given's {what}.
+    answer_types: dict[str, str]
     term: str  # {term}: one missing term, quoted
     term_separator: str
     overview: str  # above the lead paragraph, for "what is this article about?"
@@ -150,6 +153,18 @@ EN = Messages(
     too_long="That question is too long: please keep it under {limit} characters.",
     not_covered="The article does not cover this.",
     not_mentioned="The article does not mention {terms}.",
+    not_given="The article does not give {what}.",
+    answer_types={
+        "age": "an age",
+        "money": "a price or an amount of money",
+        "ordinal": "a rank",
+        "phone": "a phone number",
+        "headcount": "a number of people",
+        "rate": "a rate or a percentage",
+        "number": "a number",
+        "date": "a date",
+        "address": "a web address",
+    },
     term="“{term}”",
     term_separator=", ",
     overview="What the article is about: its opening paragraph, then its sections.",
@@ -337,6 +352,18 @@ ZH_HANS = Messages(
     too_long="问题太长了：请控制在 {limit} 个字符以内。",
     not_covered="这篇文章没有谈到这个问题。",
     not_mentioned="这篇文章没有提到{terms}。",
+    not_given="这篇文章没有给出{what}。",
+    answer_types={
+        "age": "年龄",
+        "money": "价格或金额",
+        "ordinal": "名次",
+        "phone": "电话号码",
+        "headcount": "人数",
+        "rate": "比例或百分比",
+        "number": "数字",
+        "date": "日期",
+        "address": "网址",
+    },
     term="「{term}」",
     term_separator="、",
     overview="这篇文章讲的内容：开头一段，以及各部分的标题。",

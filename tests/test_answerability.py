@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from bot.config import Settings
 from bot.core.answer import AnswerKind
 from bot.core.answerability import FOUND, MISSING, UNKNOWN, Answerability, holds, segment
-from bot.core.engine import ArticleBot
+from bot.core.engine import FEATURES, NO_TYPE, ArticleBot, RefusalRule
 from bot.core.overview import is_overview
 from bot.messages import CATALOGS
 from bot.render.html import answer_blocks
@@ -163,3 +165,38 @@ def test_a_phone_number_a_head_count_and_a_rate_need_their_own_shape() -> None:
     assert not holds("headcount", "2022年大会在天津举行")
     assert holds("rate", "同比增长5.2%") and holds("rate", "增长百分之五")
     assert not holds("rate", "2022年大会在天津举行")
+
+
+def test_a_word_is_not_an_answer_type_in_another_sense() -> None:
+    """The Ice Age asks for no age, an electric charge for no price."""
+    wants = Answerability.wanted
+    assert wants("What is Lin Chenxu's age?") == wants("What is Lin Chenxu’s age?") == "age"
+    assert wants("At what age did he retire?") == "age"
+    assert wants("Where did the glaciers' water go in the last Ice Age?") is None
+    assert wants("What force acts on a moving charge?") is None
+    assert wants("What is the time rate of change of electric charge?") is None
+    assert wants("How much do they charge for a ticket?") == "money"
+    assert wants("Is there a charge for parking?") == "money"
+
+
+def test_a_passage_without_the_type_asked_for_is_refused_whatever_it_scores() -> None:
+    lenient = RefusalRule((0.0,) * len(FEATURES), -100.0, 0.0)
+    features = np.zeros(len(FEATURES))
+    assert not lenient.refuses(features)
+    features[NO_TYPE] = 1.0
+    assert lenient.refuses(features)
+
+
+def test_a_refusal_for_a_missing_type_names_the_type(core: ArticleBot) -> None:
+    """The article has the platform and no price for it: nothing in the question is missing,
+    but what it asks for is, and the refusal says which."""
+    answer = core.ask("How much does it cost to join the silver-haired service platform?")
+    assert answer.kind is AnswerKind.NOT_COVERED
+    assert answer.missing == () and answer.absent == "money"
+    assert answer.to_json()["absent"] == "money"
+    assert render_answer(answer, CATALOGS["en"]).startswith(
+        "The article does not give a price or an amount of money."
+    )
+    assert answer_blocks(answer, CATALOGS["zh-Hant"])[0] == "這篇文章沒有給出價格或金額。"
+    # Terms the article lacks are named first, as before.
+    assert core.ask("津心办的下载地址是什么？").missing == ("下载地址",)

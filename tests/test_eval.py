@@ -119,7 +119,7 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
     xquad_en, xquad_zh, cmrc = figures["xquad en"], figures["xquad zh"], figures["cmrc zh"]
     assert xquad_en["delivered_hit@1"] >= 0.87  # 0.571 as delivered before issue 17
     assert xquad_en["answerable_refused"] <= 0.03
-    assert xquad_en["unanswerable_refused"] >= 0.83  # off-topic; measured 0.917
+    assert xquad_en["unanswerable_refused"] >= 0.85  # off-topic; measured 0.900
     assert xquad_en["near_miss_refused"] >= 0.45  # measured 0.510
     assert xquad_zh["delivered_hit@1"] >= 0.93
     assert xquad_zh["answerable_refused"] <= 0.03
@@ -136,8 +136,8 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
 def test_the_bundled_article_held_out_by_article(pool: dict[str, Any]) -> None:
     bundled = pool["heldout_by_article"]["bundled all"]
     assert bundled["hit@1"] >= 0.87  # measured 0.891
-    assert bundled["answerable_refused"] <= 0.05  # measured 0.025: see README
-    assert bundled["unanswerable_refused"] >= 0.55  # measured 0.617
+    assert bundled["answerable_refused"] <= 0.03  # measured 0.020: see README
+    assert bundled["unanswerable_refused"] >= 0.62  # measured 0.650 (0.617 before the type gate)
 
 
 @pytest.mark.slow

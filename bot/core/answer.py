@@ -76,6 +76,9 @@ class Answer:
     context: str | None = None  # the earlier question this follow-up was read together with
     # For a refusal: the question's terms the article never mentions, as the asker wrote them.
     missing: tuple[str, ...] = ()
+    # For a refusal: the type of answer asked for that the closest passage does not hold
+    # (a key of bot.core.answerability's types: "money", "age"…), if that is why.
+    absent: str | None = None
     # How well the article answers, comparable across a shelf's articles (bot/core/choice.py):
     # the shelf quotes the article whose answer fits best. Not part of what adapters show,
     # remember or compare: an answer recalled for a button is the same answer without it.
@@ -110,6 +113,7 @@ class Answer:
             "converted": self.converted,
             "context": self.context,
             "missing": list(self.missing),
+            "absent": self.absent,
             "passages": [
                 {
                     "text": q.text,

@@ -65,10 +65,15 @@ CHINESE_QUESTION_WORDS = _word_set(
 # Answer types: what the question asks for, and what a passage needs to hold to answer it.
 # Checked in this order: the first that matches is what the question wants.
 _WANTS = {
-    "age": re.compile(r"多大年纪|几岁|多少岁|年龄|年纪|今年多大|how old|\bage\b"),
+    # "age" asked of someone (what age, Lin's age), not the word in a name (the Ice Age).
+    "age": re.compile(
+        r"多大年纪|几岁|多少岁|年龄|年纪|今年多大|how old|\b(?:what|which) age\b|['’]s age\b"
+        r"|\bage (?:is|was|of) (?!the\b)"
+    ),
     "money": re.compile(
         r"多少钱|价格|价钱|费用|收费|票价|门票|how much (?:does|do|is|are|will)\b.*\bcost|\bprice"
-        r"|\bcost\b|\bfees?\b|\bcharge"
+        # A charge paid, not an electric one: "charge for", "how much do they charge".
+        r"|\bcost\b|\bfees?\b|\bcharged? for\b|how much .*\bcharge\b"
     ),
     "ordinal": re.compile(r"第几|排名第|排第|what place|which place|\branked?\b.*\bwhere"),
     # Three kinds of number with a shape of their own: any numeral is not an answer to them.

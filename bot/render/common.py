@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.answer import About, Quote
+from bot.core.answer import About, Answer, Quote
 from bot.messages import DEFAULT, Messages
 
 
@@ -27,9 +27,12 @@ def about_rows(about: About, say: Messages = DEFAULT) -> list[tuple[str, str]]:
     return rows + list(about.facts)
 
 
-def refusal_sentence(missing: tuple[str, ...], say: Messages = DEFAULT) -> str:
-    """The refusal's first sentence: names what the article lacks when the core found it."""
-    if not missing:
-        return say.not_covered
-    terms = say.term_separator.join(say.term.format(term=t) for t in missing)
-    return say.not_mentioned.format(terms=terms)
+def refusal_sentence(answer: Answer, say: Messages = DEFAULT) -> str:
+    """The refusal's first sentence: names what the article lacks when the core found it,
+    the question's terms first, else the type of answer the closest passage does not hold."""
+    if answer.missing:
+        terms = say.term_separator.join(say.term.format(term=t) for t in answer.missing)
+        return say.not_mentioned.format(terms=terms)
+    if answer.absent in say.answer_types:
+        return say.not_given.format(what=say.answer_types[answer.absent])
+    return say.not_covered

@@ -136,7 +136,7 @@ def answer_blocks(answer: Answer, say: Messages = DEFAULT) -> list[str]:
 def refusal_blocks(answer: Answer, say: Messages = DEFAULT) -> list[str]:
     """ "Not covered", said honestly: what the article lacks, how close the nearest passage
     came, and where it is."""
-    blocks = [esc(refusal_sentence(answer.missing, say))]
+    blocks = [esc(refusal_sentence(answer, say))]
     closest = answer.closest
     if closest is not None:
         blocks.append(

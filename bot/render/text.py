@@ -74,7 +74,7 @@ def render_answer(answer: Answer, say: Messages = DEFAULT) -> str:
         return say.empty_example.format(example=examples[0]) if examples else say.empty
     if answer.kind is AnswerKind.TOO_LONG:
         return say.too_long.format(limit=MAX_QUESTION_CHARS)
-    text = refusal_sentence(answer.missing, say)
+    text = refusal_sentence(answer, say)
     if answer.closest is not None:
         closest = answer.closest
         text += " " + say.closest_in.format(
