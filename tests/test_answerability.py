@@ -12,7 +12,7 @@ import numpy as np
 from bot.config import Settings
 from bot.core.answer import AnswerKind
 from bot.core.answerability import FOUND, MISSING, UNKNOWN, Answerability, holds, segment
-from bot.core.engine import FEATURES, NO_TYPE, ArticleBot, RefusalRule
+from bot.core.engine import FEATURES, GATES, ArticleBot, RefusalRule
 from bot.core.overview import is_overview
 from bot.messages import CATALOGS
 from bot.render.html import answer_blocks
@@ -179,12 +179,30 @@ def test_a_word_is_not_an_answer_type_in_another_sense() -> None:
     assert wants("Is there a charge for parking?") == "money"
 
 
-def test_a_passage_without_the_type_asked_for_is_refused_whatever_it_scores() -> None:
+def test_a_missing_type_or_a_swapped_name_refuses_whatever_the_scores() -> None:
     lenient = RefusalRule((0.0,) * len(FEATURES), -100.0, 0.0)
-    features = np.zeros(len(FEATURES))
-    assert not lenient.refuses(features)
-    features[NO_TYPE] = 1.0
-    assert lenient.refuses(features)
+    assert not lenient.refuses(np.zeros(len(FEATURES)))
+    assert [FEATURES[i] for i in GATES] == ["no_type", "swapped"]
+    for gate in GATES:
+        features = np.zeros(len(FEATURES))
+        features[gate] = 1.0
+        assert lenient.refuses(features) and lenient.margin(features) == np.inf
+
+
+def test_a_name_swapped_in_the_articles_own_phrase_is_refused(core: ArticleBot) -> None:
+    """The article is about 2022年中国网络文明大会 in 天津: the same phrase with another year or
+    another city asks about something else, and the refusal names what it swapped in."""
+    for question, swapped in (
+        ("2024年中国网络文明大会有什么活动？", "2024"),
+        ("深圳的数字化发展水平怎么样？", "深圳"),
+    ):
+        answer = core.ask(question)
+        assert answer.kind is AnswerKind.NOT_COVERED, question
+        assert swapped in answer.missing
+        assert core.answerability is not None
+        assert core.answerability.evidence(question, "").swapped
+    # The article's own names in its own phrase are no swap.
+    assert not core.answerability.evidence("2022年中国网络文明大会在哪里开幕？", "").swapped
 
 
 def test_a_refusal_for_a_missing_type_names_the_type(core: ArticleBot) -> None:

@@ -44,6 +44,12 @@ _LATIN_OR_NUMBER = re.compile(r"[a-z\u00df-\u00ff\u0100-\u024f]+|\d+(?:[.,]\d+)*
 # A stretch holding a question word asks, it is not asked about: 什么的, 什么时候, 哪条.
 _INTERROGATIVE = re.compile(r"什么|甚么|哪|多少|几|怎|如何|为何|谁|吗|啥")
 _LONGEST_WORD = 6
+# The words next to a missing name, to find the same phrase in the article: four characters
+# after it (past a 的) or before it, then three, none of them asking. Two were too few: 美国的
+# 哪个城市 matched another country's 的哪… in the pool; three matched no answerable question.
+_CONTEXT_CHARS = 3
+_CONTEXT = re.compile(r"的?([\u4e00-\u9fff]{2,4})")
+_CONTEXT_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,4})的?$")
 _QUOTED = re.compile(r"'[^']+'|\"[^\"]+\"|“[^”]+”|‘[^’]+’|「[^」]+」")
 
 
@@ -140,6 +146,7 @@ class Evidence:
     focus: bool = False  # a missing term is what the question asks about (面积 in 面积有多大)
     unmatched: float = 0.0  # share of the question's content terms the article lacks
     found: float = 0.0  # share of the question's content terms the article has in some form
+    swapped: bool = False  # a missing name stands where the article has another (2023 for 2022)
 
 
 # Question words, and what may stand between one and the term it asks about.
@@ -335,11 +342,54 @@ class Answerability:
             encoder.term_cache, terms, encoder.encode_passages, encoder.dimension
         )
         closest = (vectors @ self.word_vectors.T).max(axis=1)
+        # A number was looked up in every spelling already, and its neighbour is another
+        # number (2024 ~ 2022): no neighbour covers it.
         return [
             (a, b)
             for (a, b), c in zip(spans, closest, strict=True)
-            if c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
+            if norm[a].isdigit()
+            or c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
         ]
+
+    def _swapped(self, norm: str, start: int, end: int) -> bool:
+        """Whether the missing name at ``norm[start:end]`` stands where the article writes
+        another of its kind, in the same words: 2023年中国网络文明大会 where the article has
+        2022年中国网络文明大会, 北京的网络文明大会 where it has 天津网络文明. The question asks
+        about something else than the article does, in the article's own phrase."""
+        term = norm[start:end]
+        number = term[:1].isdigit()
+        if not number and term not in self.dictionary.names:
+            return False
+        after = _CONTEXT.match(norm, end)
+        before = _CONTEXT_BEFORE.search(norm[:start])
+        article = self.article
+        contexts = [
+            (context.group(1)[:n] if ahead else context.group(1)[-n:], ahead)
+            for context, ahead in ((after, True), (before, False))
+            if context is not None
+            for n in range(len(context.group(1)), _CONTEXT_CHARS - 1, -1)
+        ]
+        for words, ahead in contexts:
+            if _INTERROGATIVE.search(words):
+                continue
+            at = article.find(words)
+            while at >= 0:
+                other = (
+                    article[max(0, at - len(term) - 1) : at]
+                    if ahead
+                    else article[at + len(words) : at + len(words) + len(term) + 1]
+                )
+                other = other.rstrip("的") if ahead else other.lstrip("的")
+                if number:
+                    digits = re.search(r"\d+$" if ahead else r"^\d+", other)
+                    if digits and digits.group(0) != term:
+                        return True
+                else:
+                    piece = other[-len(term) :] if ahead else other[: len(term)]
+                    if piece != term and piece in self.dictionary.names:
+                        return True
+                at = article.find(words, at + 1)
+        return False
 
     def _is_name(self, term: str, typed: str) -> bool:
         """A proper noun or a number: CC-CEDICT's capitalised readings, for English a word
@@ -416,4 +466,5 @@ class Answerability:
             any(_in_focus(norm, a, b) for a, b in spans),
             len(spans) / terms if terms else 0.0,
             verdicts.count(FOUND) / terms if terms else 0.0,
+            swapped=any(self._swapped(norm, a, b) for a, b in spans),
         )

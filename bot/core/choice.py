@@ -33,7 +33,7 @@ import numpy as np
 # best passage's dense score itself (the features read it relative to the article).
 CHOICE_FEATURES = (
     "dense_over_reference", "coverage", "names", "missing", "unmatched", "phrase", "focus",
-    "no_type", "lexicon", "pinyin", "dense",
+    "no_type", "lexicon", "pinyin", "swapped", "dense",
 )  # fmt: skip
 
 
@@ -59,10 +59,10 @@ class ChoiceRules:
     evidence means different things across scripts, as for :class:`RefusalRules`)."""
 
     chinese: ChoiceRule = ChoiceRule(
-        (38.8, 15.0, -0.526, -0.52, 0.0, 0.0, 0.0, -1.51, 0.0, 0.0, 94.1), stricter=0.75
+        (38.8, 15.0, -0.526, -0.52, 0.0, 0.0, 0.0, -1.51, 0.0, 0.0, 0.0, 94.1), stricter=0.75
     )
     cross: ChoiceRule = ChoiceRule(
-        (74.7, 5.39, -0.814, -0.271, 0.0, -0.85, 0.0, 0.0, 0.246, 4.29, 92.7), stricter=0.0
+        (74.7, 5.39, -0.814, -0.271, 0.0, -0.85, 0.0, 0.0, 0.246, 4.29, 0.0, 92.7), stricter=0.0
     )
 
     def for_cross(self, cross: bool) -> ChoiceRule:

@@ -117,8 +117,9 @@ def collect(shelf: Shelf, gold: list[Any]) -> list[Asked]:
                 continue
             features, _ = core.features(question, best)
             rule = core.refusal.for_cross(question.cross)
-            margin = rule.score(features) - rule.threshold
-            candidates.append(Candidate(name, np.array([*features, best.dense]), margin))
+            candidates.append(
+                Candidate(name, np.array([*features, best.dense]), rule.margin(features))
+            )
         asked.append(Asked(g.text, g.article, question.cross, tuple(candidates)))
     return asked
 

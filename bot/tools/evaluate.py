@@ -22,7 +22,7 @@ from bot.core.answer import Answer, AnswerKind
 from bot.core.answerability import Evidence, holds
 from bot.core.engine import (
     FEATURES,
-    NO_TYPE,
+    GATES,
     SIGNS,
     ArticleBot,
     RefusalRule,
@@ -299,9 +299,9 @@ def choose_rule(train: list[Scored], fusion: FusionConfig) -> RefusalRule:
     searched = [s for s in train if not s.screened and not s.overview and s.place is None]
     x = np.array([features(s, int(ranking_order(s, fusion)[0])) for s in searched])
     answerable = np.array([s.item.answerable for s in searched])
-    # A passage without the answer's type is refused before any weight is read: those
+    # What a gate refuses (RefusalRule.refuses) is refused before any weight is read: those
     # questions teach the weights nothing, but count against the budget.
-    gated = x[:, NO_TYPE] > 0
+    gated = (x[:, list(GATES)] > 0).any(axis=1)
     weights, bias = fit_signed(x[~gated], (~answerable[~gated]).astype(np.float64))
     rounded = tuple(round(float(w), 2) for w in weights)
     scores = round(bias, 2) + x @ np.array(rounded)
