@@ -156,7 +156,9 @@ def test_a_phone_number_a_head_count_and_a_rate_need_their_own_shape() -> None:
     assert wants("What is the hotline's number?") == "phone"
     assert wants("2022年网络文明大会有多少人参加？") == "headcount"
     assert wants("How many people attended the conference?") == "headcount"
-    assert wants("天津有多少人口？") == "number"  # a population is written without 人
+    assert wants("天津有多少人口？") == wants("What's the population of Tianjin?") == "population"
+    assert wants("天津的面积有多大？") == wants("How big is it in square kilometres?") == "area"
+    assert wants("In what area of science did he work?") is None
     assert wants("天津今年的GDP增長了多少？") == "rate"
     assert wants("What percentage of residents use the app?") == "rate"
     assert holds("phone", "市民可拨打12345热线") and holds("phone", "电话：022-23456789")
@@ -165,6 +167,9 @@ def test_a_phone_number_a_head_count_and_a_rate_need_their_own_shape() -> None:
     assert not holds("headcount", "2022年大会在天津举行")
     assert holds("rate", "同比增长5.2%") and holds("rate", "增长百分之五")
     assert not holds("rate", "2022年大会在天津举行")
+    assert holds("population", "常住人口1373万") and holds("population", "居住着约三百万人")
+    assert not holds("population", "2022年大会在天津举行")
+    assert holds("area", "面积11966平方公里") and not holds("area", "2022年大会在天津举行")
 
 
 def test_a_word_is_not_an_answer_type_in_another_sense() -> None:

@@ -82,7 +82,14 @@ _WANTS = {
         r"|\bcost\b|\bfees?\b|\bcharged? for\b|how much .*\bcharge\b"
     ),
     "ordinal": re.compile(r"第几|排名第|排第|what place|which place|\branked?\b.*\bwhere"),
-    # Three kinds of number with a shape of their own: any numeral is not an answer to them.
+    # Kinds of number with a shape of their own: any numeral is not an answer to them.
+    "population": re.compile(
+        r"人口|\bpopulation\b|\binhabitants\b|how many (?:people|residents) live"
+    ),
+    "area": re.compile(
+        r"面积|占地|平方(?:公里|千米|米)|square (?:kilomet|met|mile|feet|foot)|\bkm2\b|km²"
+        r"|(?<!in )\bthe (?:total |land |surface )?area of\b"
+    ),
     "phone": re.compile(r"电话|热线|手机号|\b(?:tele)?phone\b|\bhotline\b|contact number"),
     "headcount": re.compile(
         r"多少[个名位]?人(?!口)|几[个名位]?人(?!口)|多少名"
@@ -119,6 +126,8 @@ _HOLDS = {
         r"(?<!\d)(?:\d{3,4}[-\s]?\d{7,8}|1[3-9]\d{9}|\d{5})(?![\d年.%人万元名个])|电话|热线|拨打"
     ),
     "headcount": re.compile(rf"{_NUMERAL}\s*[十百千万亿]*\s*[余多]?\s*(?:[个名位]?人|名|位)"),
+    "population": re.compile(rf"人口|居民|{_NUMERAL}\s*[十百千万亿]*\s*[余多]?\s*(?:万|亿)?\s*人"),
+    "area": re.compile(r"平方|公顷|亩|km|㎡|面积|占地"),
     "rate": re.compile(rf"[%％‰]|百分之|{_NUMERAL}\s*成|{_NUMERAL}\s*倍|翻番|翻了"),
     "number": re.compile(_NUMERAL),
     "date": re.compile(

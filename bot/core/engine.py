@@ -106,10 +106,10 @@ class RefusalRule:
 
         - a best passage without the type of answer asked for (no price for "how much does
           it cost", no age for "how old"): it cannot be the answer. Over the pool's searched
-          questions, 4 of 1,617 answerable ones and 43 of 961 unanswerable ones;
+          questions, 4 of 1,617 answerable ones and 55 of 961 unanswerable ones;
         - a name of the question missing where the article's own phrase has another
           (2023年中国网络文明大会 asked of an article on 2022年中国网络文明大会): the question
-          is about something else. 0 of 1,635 answerable questions, 6 unanswerable ones.
+          is about something else. 0 of 1,617 answerable questions, 6 of 961 unanswerable.
         """
         return self.margin(features) >= -stricter
 
@@ -133,10 +133,10 @@ class RefusalRules:
     """
 
     chinese: RefusalRule = RefusalRule(
-        (-68.03, -7.99, 2.05, 0.54, 1.18, 0.53, 0.0, 0.0, 0.0, 0.0, 0.0), 3.63, 0.93
+        (-67.35, -8.07, 2.09, 0.57, 1.03, 0.53, 0.0, 0.0, 0.0, 0.0, 0.0), 3.62, 0.84
     )
     cross: RefusalRule = RefusalRule(
-        (-53.41, 0.0, 0.81, 0.32, 2.8, 0.64, 0.0, 0.0, -0.47, -0.38, 0.0), -0.36, 0.84
+        (-51.74, 0.0, 0.81, 0.35, 2.75, 0.66, 0.0, 0.0, -0.48, -0.43, 0.0), -0.39, 0.82
     )
 
     def for_cross(self, cross: bool) -> RefusalRule:
