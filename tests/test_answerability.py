@@ -159,6 +159,9 @@ def test_a_phone_number_a_head_count_and_a_rate_need_their_own_shape() -> None:
     assert wants("天津有多少人口？") == wants("What's the population of Tianjin?") == "population"
     assert wants("天津的面积有多大？") == wants("How big is it in square kilometres?") == "area"
     assert wants("In what area of science did he work?") is None
+    assert wants("大会是几月几号开幕的？") == wants("On what date did it open?") == "day"
+    assert holds("day", "5月20日开幕") and holds("day", "每逢周六举行")
+    assert not holds("day", "今日在津隆重启幕") and not holds("day", "2022年大会在天津举行")
     assert wants("天津今年的GDP增長了多少？") == "rate"
     assert wants("What percentage of residents use the app?") == "rate"
     assert holds("phone", "市民可拨打12345热线") and holds("phone", "电话：022-23456789")

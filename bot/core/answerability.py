@@ -105,6 +105,8 @@ _WANTS = {
         r"|how (?:many|much|often|long)"
         r"|what (?:number|percentage|share)"
     ),
+    # A day, not a year or a period: 几月几号 is not answered by 今年 or 近年.
+    "day": re.compile(r"哪一?天|几月几[号日]|几号|什么日子|(?:what|which) (?:day|date)\b"),
     "date": re.compile(
         r"哪一?年|哪一?天|什么时候|何时|几月|几号|日期|^when\b|what (?:year|date|day)"
     ),
@@ -130,6 +132,7 @@ _HOLDS = {
     "area": re.compile(r"平方|公顷|亩|km|㎡|面积|占地"),
     "rate": re.compile(rf"[%％‰]|百分之|{_NUMERAL}\s*成|{_NUMERAL}\s*倍|翻番|翻了"),
     "number": re.compile(_NUMERAL),
+    "day": re.compile(rf"{_NUMERAL}+\s*[日号]|星期|周[一二三四五六日天]|礼拜|[节夕旦]"),
     "date": re.compile(
         rf"\d{{3,4}}|{_NUMERAL}+\s*[年月日号]|世纪|年代|公元|今年|去年|明年|今日|昨日|今天|日前|近年"
         r"|时期|期间|时代|朝|[春夏秋冬]"

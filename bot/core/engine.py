@@ -106,7 +106,7 @@ class RefusalRule:
 
         - a best passage without the type of answer asked for (no price for "how much does
           it cost", no age for "how old"): it cannot be the answer. Over the pool's searched
-          questions, 4 of 1,617 answerable ones and 55 of 961 unanswerable ones;
+          questions, 4 of 1,617 answerable ones and 57 of 961 unanswerable ones;
         - a name of the question missing where the article's own phrase has another
           (2023年中国网络文明大会 asked of an article on 2022年中国网络文明大会): the question
           is about something else. 0 of 1,617 answerable questions, 6 of 961 unanswerable.
@@ -133,7 +133,7 @@ class RefusalRules:
     """
 
     chinese: RefusalRule = RefusalRule(
-        (-67.35, -8.07, 2.09, 0.57, 1.03, 0.53, 0.0, 0.0, 0.0, 0.0, 0.0), 3.62, 0.84
+        (-67.64, -7.9, 2.09, 0.57, 1.13, 0.51, 0.0, 0.0, 0.0, 0.0, 0.0), 3.54, 0.78
     )
     cross: RefusalRule = RefusalRule(
         (-51.74, 0.0, 0.81, 0.35, 2.75, 0.66, 0.0, 0.0, -0.48, -0.43, 0.0), -0.39, 0.82
