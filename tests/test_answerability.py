@@ -137,6 +137,15 @@ def test_chinese_questions_are_split_into_words_not_windows(core: ArticleBot) ->
     assert "家公" not in words and "公司" in words
     words = [w for _, w in segment("活动中美国代表", checker.words, "")]
     assert "中美" not in words and "美国" in words
+    # Read from the end alone, these cut across a boundary (文/明和, 建/设有, 玩/家用): the
+    # reading whose words the article holds wins.
+    article = checker.article
+    words = [w for _, w in segment("网络文明和社会主义精神文明是什么关系", checker.words, article)]
+    assert "明和" not in words
+    words = [w for _, w in segment("网络文明建设有哪些成果", checker.words, article)]
+    assert "设有" not in words
+    words = [w for _, w in segment("玩家用什么泡封敌人", checker.words, "玩家可以吹出泡泡封住敌人")]
+    assert "家用" not in words and "玩家" in words
     evidence = checker.evidence("津治通是什么时候上线的？", "")
     assert not any("什么" in term for term in evidence.missing)
 

@@ -203,22 +203,58 @@ class Words:
 
 
 def segment(run: str, words: Words | frozenset[str], article: str) -> list[tuple[int, str]]:
-    """Backward maximum matching: (offset, word) for each word of a Chinese run.
+    """(offset, word) for each word of a Chinese run: maximum matching read both ways.
 
-    Read from the end, as Chinese segmenters without word frequencies do best:
-    哪家公司 is 哪家 + 公司, not 哪 + 家公 + 司; 活动中美国 is 活动 + 中 + 美国. A stretch the
-    article itself contains is a word too: names no dictionary knows (胡充华) stay whole.
+    Chinese segmenters without word frequencies read from the end (哪家公司 is 哪家 + 公司,
+    not 哪 + 家公 + 司; 活动中美国 is 活动 + 中 + 美国), but the end cuts across a boundary as
+    often the other way (玩家用什么 read from the end is 玩 + 家用, 建设有哪些 is 建 + 设有).
+    Both readings are made and the one with fewer words wins; between equals, the one whose
+    words the article or a question holds cover more of the run, then the reading from the end.
+    A stretch the article itself contains is a word too: names no dictionary knows (胡充华)
+    stay whole.
     """
+    backward = _matching(run, words, article, reverse=True)
+    forward = _matching(run, words, article, reverse=False)
+    if forward == backward:
+        return backward
+
+    def cost(reading: list[tuple[int, str]]) -> tuple[int, int]:
+        known = sum(
+            len(w) for _, w in reading if len(w) > 1 and (w in article or _asks(w))
+        )
+        return len(reading), -known
+
+    return forward if cost(forward) < cost(backward) else backward
+
+
+def _asks(word: str) -> bool:
+    return word in CHINESE_QUESTION_WORDS or bool(_INTERROGATIVE.search(word))
+
+
+def _matching(
+    run: str, words: Words | frozenset[str], article: str, *, reverse: bool
+) -> list[tuple[int, str]]:
+    """Maximum matching from the end (``reverse``) or from the start."""
     out: list[tuple[int, str]] = []
-    end = len(run)
-    while end > 0:
-        for n in range(min(_LONGEST_WORD, end), 0, -1):
-            piece = run[end - n : end]
+    if reverse:
+        end = len(run)
+        while end > 0:
+            for n in range(min(_LONGEST_WORD, end), 0, -1):
+                piece = run[end - n : end]
+                if n == 1 or piece in words or piece in article:
+                    out.append((end - n, piece))
+                    end -= n
+                    break
+        return out[::-1]
+    start = 0
+    while start < len(run):
+        for n in range(min(_LONGEST_WORD, len(run) - start), 0, -1):
+            piece = run[start : start + n]
             if n == 1 or piece in words or piece in article:
-                out.append((end - n, piece))
-                end -= n
+                out.append((start, piece))
+                start += n
                 break
-    return out[::-1]
+    return out
 
 
 def _merge(spans: list[tuple[int, int]], text: str) -> tuple[str, ...]:
