@@ -219,9 +219,7 @@ def segment(run: str, words: Words | frozenset[str], article: str) -> list[tuple
         return backward
 
     def cost(reading: list[tuple[int, str]]) -> tuple[int, int]:
-        known = sum(
-            len(w) for _, w in reading if len(w) > 1 and (w in article or _asks(w))
-        )
+        known = sum(len(w) for _, w in reading if len(w) > 1 and (w in article or _asks(w)))
         return len(reading), -known
 
     return forward if cost(forward) < cost(backward) else backward
