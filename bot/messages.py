@@ -369,8 +369,7 @@ ZH_HANS = Messages(
     overview="这篇文章讲的内容：开头一段，以及各部分的标题。",
     closest_in="最接近的段落在 {where}（{strength}）；/more 仍可查看。",
     closest_at=(
-        "最接近的是第 {position} 段（共 {total} 段），在 {place}：{strength}。"
-        "点「仍然显示」查看。"
+        "最接近的是第 {position} 段（共 {total} 段），在 {place}：{strength}。点「仍然显示」查看。"
     ),
     see_sections="看看文章谈了什么：/sections",
     more_sections="……另有 {count} 个部分：/sections 列出全部。",
@@ -568,20 +567,20 @@ def __getattr__(name: str) -> Messages:
     if name == "ZH_HANT":
         return _zh_hant()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 LANGUAGE_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
 
 
 def language_of(question: str) -> str:
     """The reply language a question asks for, by its script: zh-Hans, zh-Hant or en.
 
-    An English question may name a Chinese term ("What is 津心辦?"): it is English when
-    it has at least two Latin letters for each Chinese character.
+    An English question may name a Chinese term ("What is 津心辦?"): see
+    :func:`embeddings.normalize.written_in_english`.
     """
-    from embeddings.normalize import script_of
+    from embeddings.normalize import script_of, written_in_english
 
-    han = sum(1 for ch in question if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
-    latin = sum(1 for ch in question if ch.isascii() and ch.isalpha())
-    if latin >= 2 * han:
+    if written_in_english(question):
         return "en"
     return {"hans": "zh-Hans", "hant": "zh-Hant"}.get(script_of(question), "en")
 

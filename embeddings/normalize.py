@@ -9,6 +9,8 @@ from functools import lru_cache
 
 import opencc
 
+from embeddings.english import ENGLISH_STOPWORDS
+
 
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
@@ -69,6 +71,23 @@ def script_of(text: str) -> str:
     changed_by_t2s = sum(a != b for a, b in zip(han, simplified, strict=False))
     changed_by_s2t = sum(a != b for a, b in zip(han, traditional, strict=False))
     return "hant" if changed_by_t2s > changed_by_s2t else "hans"
+
+
+_TITLE = re.compile(r"《[^》]*》|“[^”]*”|「[^」]*」|\"[^\"]*\"")
+
+
+def written_in_english(text: str) -> bool:
+    """An English question, which may name a Chinese term ("What is 津心辦?"): no Chinese in
+    it, or English words around it — at least two Latin letters for each Chinese character
+    and at least two English function words. A Chinese question about a Latin name
+    ("NASUWT是什么？", "MIT OpenCourseWare指什么？") is Chinese."""
+    han = sum(len(run) for run in _CJK.findall(text))
+    if not han:
+        return True
+    # A title is quoted in its own language: 《This Is Where I Came In》是哪张专辑？ is Chinese.
+    latin = [w.lower() for w in re.findall(r"[A-Za-z]+", _TITLE.sub(" ", text))]
+    function_words = sum(w in ENGLISH_STOPWORDS for w in latin)
+    return sum(map(len, latin)) >= 2 * han and function_words >= 2
 
 
 def word_tokens(text: str) -> list[str]:

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.core.followup import Turn, with_context
-from embeddings.normalize import script_of
+from embeddings.normalize import script_of, written_in_english
 
 
 def clean_question(text: str) -> str:
@@ -38,8 +38,9 @@ class Question:
     context: Turn | None  # the previous turn ``searched`` was read together with
     # The script the reader wrote in: a Simplified question gets Simplified quotes.
     script: str
-    # Nothing Chinese in what is searched: ranked by the bridges and judged by the
-    # cross-lingual refusal rule. A follow-up carries its context's script with it.
+    # An English question (nothing Chinese in it, or a Chinese name in English words: the
+    # reply language's test) is ranked by the bridges and judged by the cross-lingual refusal
+    # rule. A follow-up carries its context's script with it.
     cross: bool
     # How many articles of a shelf it is searched in: across several, the refusal rule asks
     # for more evidence (bot/core/choice.py). Set by the shelf once it has shortlisted.
@@ -56,7 +57,10 @@ class Question:
             searched=searched,
             context=previous if joined else None,
             script=script_of(cleaned),
-            cross=script_of(searched) == "other",
+            # Each part on its own: an English follow-up to a Chinese question is searched
+            # with that question's Chinese.
+            cross=written_in_english(cleaned)
+            and (previous is None or not joined or written_in_english(previous.question)),
         )
 
     @property
