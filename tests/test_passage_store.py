@@ -252,3 +252,26 @@ def test_the_shelfs_totals_follow_every_write(postgres_url: str) -> None:
         assert kept == summed and kept is not None and kept[0] == 3 + 2 + 1 + 4 * 4
     finally:
         store.close()
+
+
+def test_an_article_of_another_index_format_is_not_served_until_written_again(
+    postgres_url: str,
+) -> None:
+    """As the local store reads its manifests' format (migration 006): vectors made another
+    way are never reused from a database, the bot indexes the article again."""
+    store = PostgresStore(postgres_url)
+    try:
+        articles = shelf()
+        for article in articles.values():
+            store.put(article)
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("UPDATE shelf.articles SET format = format - 1 WHERE name = 'tea'")
+        assert store.get("tea") is None and store.outline("tea") is None
+        assert "tea" not in {a.name for a in store.articles()}
+        assert store.count() == len(articles) - 1
+        store.put(articles["tea"])
+        found = store.get("tea")
+        assert found is not None and found.same_as(articles["tea"])
+        assert store.count() == len(articles)
+    finally:
+        store.close()

@@ -40,6 +40,7 @@ from embeddings.normalize import tokens
 from embeddings.passages import Passage
 from embeddings.passagestore import pgcopy
 from embeddings.passagestore.interface import IndexedArticle, Level, Match, StoredArticle
+from embeddings.store import FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +304,7 @@ class PostgresStore:
                         np.ascontiguousarray(article.word_vectors, dtype="<f4").tobytes(),
                         pgcopy.text(article.title),
                         None if article.date is None else pgcopy.text(article.date),
+                        pgcopy.int4(FORMAT_VERSION),
                     )
                 )
             )
@@ -335,7 +337,7 @@ class PostgresStore:
             pgcopy.copy_rows(
                 cur,
                 "COPY shelf.articles (name, content_hash, model, passages, tokens,"
-                " calibration, bridges, word_vectors, title, date) FROM STDIN",
+                " calibration, bridges, word_vectors, title, date, format) FROM STDIN",
                 heads,
             )
             pgcopy.copy_rows(
@@ -375,8 +377,8 @@ class PostgresStore:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             head = conn.execute(
                 "SELECT content_hash, model, calibration, bridges, word_vectors, title, date"
-                " FROM shelf.articles WHERE name = %s",
-                (name,),
+                " FROM shelf.articles WHERE name = %s AND format = %s",
+                (name, FORMAT_VERSION),
             ).fetchone()
             if head is None:
                 return None
@@ -417,8 +419,8 @@ class PostgresStore:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             head = conn.execute(
                 "SELECT name, content_hash, model, passages, title, date FROM shelf.articles"
-                " WHERE name = %s",
-                (name,),
+                " WHERE name = %s AND format = %s",
+                (name, FORMAT_VERSION),
             ).fetchone()
             if head is None:
                 return None
@@ -433,15 +435,17 @@ class PostgresStore:
 
     def count(self) -> int:
         with self._connection() as conn:
-            row = conn.execute("SELECT count(*) FROM shelf.articles").fetchone()
+            row = conn.execute(
+                "SELECT count(*) FROM shelf.articles WHERE format = %s", (FORMAT_VERSION,)
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def listing(self, offset: int, limit: int | None) -> list[StoredArticle]:
         with self._connection() as conn:
             rows = conn.execute(
                 "SELECT name, content_hash, model, passages, title, date FROM shelf.articles"
-                " ORDER BY name OFFSET %s LIMIT %s",
-                (max(offset, 0), limit),
+                " WHERE format = %s ORDER BY name OFFSET %s LIMIT %s",
+                (FORMAT_VERSION, max(offset, 0), limit),
             ).fetchall()
         return [StoredArticle(*row) for row in rows]
 
