@@ -129,6 +129,11 @@ def test_numbers_are_found_in_any_spelling(core: ArticleBot) -> None:
     assert checker.status("1880", "1880") == FOUND  # written 1880萬
     assert checker.status("18800000", "18800000") == FOUND  # the same, scaled by 萬
     assert checker.status("4711", "4711") == MISSING
+    # A number with its English scale word is one term: 18.8 million ~ 1880萬.
+    evidence = checker.evidence("Does Jinxinban have 18.8 million registered users?", "")
+    assert not any("18" in term for term in evidence.missing)
+    assert checker.status("18.8 million", "18.8 million") == FOUND
+    assert "12 million" in checker.evidence("Does it have 12 million users?", "").missing
 
 
 def test_chinese_questions_are_split_into_words_not_windows(core: ArticleBot) -> None:

@@ -120,11 +120,11 @@ def test_unseen_articles_as_delivered(pool: dict[str, Any]) -> None:
     assert xquad_en["delivered_hit@1"] >= 0.87  # 0.571 as delivered before issue 17
     assert xquad_en["answerable_refused"] <= 0.03
     assert xquad_en["unanswerable_refused"] >= 0.85  # off-topic; measured 0.900
-    assert xquad_en["near_miss_refused"] >= 0.45  # measured 0.551
+    assert xquad_en["near_miss_refused"] >= 0.45  # measured 0.531
     assert xquad_zh["delivered_hit@1"] >= 0.93
     assert xquad_zh["answerable_refused"] <= 0.03
     assert xquad_zh["unanswerable_refused"] >= 0.95
-    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.745
+    assert xquad_zh["near_miss_refused"] >= 0.70  # measured 0.755
     assert cmrc["answerable_refused"] <= 0.03
     assert cmrc["unanswerable_refused"] >= 0.93
     # The bot beats a plain dense pipeline on the same unseen articles, refusals included.

@@ -30,7 +30,7 @@ from functools import cached_property
 
 import numpy as np
 
-from bot.core.forms import MONTHS, SoundAlikes, number_of, numbers_in, roman_number
+from bot.core.forms import MONTHS, SCALES, SoundAlikes, number_of, numbers_in, roman_number
 from embeddings.bridges import Bridges
 from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
@@ -332,8 +332,17 @@ class Answerability:
                 if self.bridges.pinyin_known("".join(tokens[i : i + n])):
                     in_name.update(range(i, i + n))
         spans = []
+        scaled: set[int] = set()  # a scale word read with the number before it: 66 million
         for i, m in enumerate(matches):
             word = m.group(0)
+            if i in scaled:
+                continue
+            if word[:1].isdigit() and i + 1 < len(matches):
+                after = matches[i + 1]
+                if after.group(0) in SCALES and norm[m.end() : after.start()] == " ":
+                    scaled.add(i + 1)
+                    spans.append((m.start(), after.end()))
+                    continue
             if word in ENGLISH_STOPWORDS or word in ENGLISH_QUESTION_WORDS or len(word) < 2:
                 continue
             if i not in in_name:

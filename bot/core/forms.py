@@ -98,11 +98,18 @@ def numbers_in(text: str) -> frozenset[float]:
     return frozenset(out)
 
 
+SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+
+
 def number_of(token: str) -> float | None:
-    """The number an English token stands for: digits, a number word or ordinal, or a
-    Roman numeral (``roman`` only for upper-case tokens: "mix" is a word)."""
+    """The number an English token stands for: digits (with a scale word: "66 million"), a
+    number word or ordinal."""
     if token[:1].isdigit():
-        return _number(token)
+        digits, _, scale = token.partition(" ")
+        value = _number(digits)
+        if value is None or not scale:
+            return value
+        return value * SCALES[scale] if scale in SCALES else None
     return float(_ENGLISH_NUMBERS[token]) if token in _ENGLISH_NUMBERS else None
 
 
