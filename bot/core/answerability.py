@@ -48,6 +48,7 @@ _LONGEST_WORD = 6
 # after it (past a 的) or before it, then three, none of them asking. Two were too few: 美国的
 # 哪个城市 matched another country's 的哪… in the pool; three matched no answerable question.
 _CONTEXT_CHARS = 3
+_NUMBER_REACH = 12
 _CONTEXT = re.compile(r"的?([\u4e00-\u9fff]{2,4})")
 _CONTEXT_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,4})的?$")
 _QUOTED = re.compile(r"'[^']+'|\"[^\"]+\"|“[^”]+”|‘[^’]+’|「[^」]+」")
@@ -428,11 +429,13 @@ class Answerability:
             if _INTERROGATIVE.search(words):
                 continue
             at = article.find(words)
+            # Wide enough for the whole number beside the phrase (2015 where 15 is asked).
+            reach = len(term) + 1 + (_NUMBER_REACH if number else 0)
             while at >= 0:
                 other = (
-                    article[max(0, at - len(term) - 1) : at]
+                    article[max(0, at - reach) : at]
                     if ahead
-                    else article[at + len(words) : at + len(words) + len(term) + 1]
+                    else article[at + len(words) : at + len(words) + reach]
                 )
                 other = other.rstrip("的") if ahead else other.lstrip("的")
                 if number:
