@@ -153,6 +153,9 @@ def test_chinese_questions_are_split_into_words_not_windows(core: ArticleBot) ->
     assert "家用" not in words and "玩家" in words
     evidence = checker.evidence("津治通是什么时候上线的？", "")
     assert not any("什么" in term for term in evidence.missing)
+    # 何时, 何处 ask as 什么时候 and 哪里 do: never a missing term.
+    for question in ("津治通何时上线？", "网络文明大会在何处举办？"):
+        assert not any("何" in term for term in checker.evidence(question, "").missing)
 
 
 def test_money_in_any_currency_holds_a_price() -> None:

@@ -42,7 +42,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Latin letters with their accents (Temüjin, Börte are one word each), or a number.
 _LATIN_OR_NUMBER = re.compile(r"[a-z\u00df-\u00ff\u0100-\u024f]+|\d+(?:[.,]\d+)*")
 # A stretch holding a question word asks, it is not asked about: 什么的, 什么时候, 哪条.
-_INTERROGATIVE = re.compile(r"什么|甚么|哪|多少|几|怎|如何|为何|谁|吗|啥")
+_INTERROGATIVE = re.compile(r"什么|甚么|哪|多少|几|怎|如何|为何|何[时处地人种年日故以谓]|谁|吗|啥")
 _LONGEST_WORD = 6
 # The words next to a missing name, to find the same phrase in the article: four characters
 # after it (past a 的) or before it, then three, none of them asking. Two were too few: 美国的
