@@ -267,6 +267,49 @@ def _merge(spans: list[tuple[int, int]], text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text[a:b].strip() for a, b in merged))
 
 
+def swapped(norm: str, start: int, end: int, article: str, names: frozenset[str]) -> bool:
+    """Whether the missing name at ``norm[start:end]`` stands where the article writes
+    another of its kind, in the same words: 2023年中国网络文明大会 where the article has
+    2022年中国网络文明大会, 北京的网络文明大会 where it has 天津网络文明. The question asks
+    about something else than the article does, in the article's own phrase. ``names`` are
+    the dictionary's proper nouns: a missing word that is none is no swap."""
+    term = norm[start:end]
+    number = term[:1].isdigit()
+    if not number and term not in names:
+        return False
+    after = _CONTEXT.match(norm, end)
+    before = _CONTEXT_BEFORE.search(norm[:start])
+    contexts = [
+        (context.group(1)[:n] if ahead else context.group(1)[-n:], ahead)
+        for context, ahead in ((after, True), (before, False))
+        if context is not None
+        for n in range(len(context.group(1)), _CONTEXT_CHARS - 1, -1)
+    ]
+    for words, ahead in contexts:
+        if _INTERROGATIVE.search(words):
+            continue
+        at = article.find(words)
+        # Wide enough for the whole number beside the phrase (2015 where 15 is asked).
+        reach = len(term) + 1 + (_NUMBER_REACH if number else 0)
+        while at >= 0:
+            other = (
+                article[max(0, at - reach) : at]
+                if ahead
+                else article[at + len(words) : at + len(words) + reach]
+            )
+            other = other.rstrip("的") if ahead else other.lstrip("的")
+            if number:
+                digits = re.search(r"\d+$" if ahead else r"^\d+", other)
+                if digits and digits.group(0) != term:
+                    return True
+            else:
+                piece = other[-len(term) :] if ahead else other[: len(term)]
+                if piece != term and piece in names:
+                    return True
+            at = article.find(words, at + 1)
+    return False
+
+
 FOUND, MISSING, UNKNOWN = "found", "missing", "unknown"
 
 
@@ -407,48 +450,6 @@ class Answerability:
             or c < (self.neighbour if _CJK.search(norm[a:b]) else self.neighbour_cross)
         ]
 
-    def _swapped(self, norm: str, start: int, end: int) -> bool:
-        """Whether the missing name at ``norm[start:end]`` stands where the article writes
-        another of its kind, in the same words: 2023年中国网络文明大会 where the article has
-        2022年中国网络文明大会, 北京的网络文明大会 where it has 天津网络文明. The question asks
-        about something else than the article does, in the article's own phrase."""
-        term = norm[start:end]
-        number = term[:1].isdigit()
-        if not number and term not in self.dictionary.names:
-            return False
-        after = _CONTEXT.match(norm, end)
-        before = _CONTEXT_BEFORE.search(norm[:start])
-        article = self.article
-        contexts = [
-            (context.group(1)[:n] if ahead else context.group(1)[-n:], ahead)
-            for context, ahead in ((after, True), (before, False))
-            if context is not None
-            for n in range(len(context.group(1)), _CONTEXT_CHARS - 1, -1)
-        ]
-        for words, ahead in contexts:
-            if _INTERROGATIVE.search(words):
-                continue
-            at = article.find(words)
-            # Wide enough for the whole number beside the phrase (2015 where 15 is asked).
-            reach = len(term) + 1 + (_NUMBER_REACH if number else 0)
-            while at >= 0:
-                other = (
-                    article[max(0, at - reach) : at]
-                    if ahead
-                    else article[at + len(words) : at + len(words) + reach]
-                )
-                other = other.rstrip("的") if ahead else other.lstrip("的")
-                if number:
-                    digits = re.search(r"\d+$" if ahead else r"^\d+", other)
-                    if digits and digits.group(0) != term:
-                        return True
-                else:
-                    piece = other[-len(term) :] if ahead else other[: len(term)]
-                    if piece != term and piece in self.dictionary.names:
-                        return True
-                at = article.find(words, at + 1)
-        return False
-
     def _is_name(self, term: str, typed: str) -> bool:
         """A proper noun or a number: CC-CEDICT's capitalised readings, for English a word
         the dictionary glosses only as a name; an English common word is no name for its
@@ -524,5 +525,5 @@ class Answerability:
             any(_in_focus(norm, a, b) for a, b in spans),
             len(spans) / terms if terms else 0.0,
             verdicts.count(FOUND) / terms if terms else 0.0,
-            swapped=any(self._swapped(norm, a, b) for a, b in spans),
+            swapped=any(swapped(norm, a, b, self.article, self.dictionary.names) for a, b in spans),
         )
