@@ -233,27 +233,18 @@ def _asks(word: str) -> bool:
 def _matching(
     run: str, words: Words | frozenset[str], article: str, *, reverse: bool
 ) -> list[tuple[int, str]]:
-    """Maximum matching from the end (``reverse``) or from the start."""
+    """Maximum matching from the end (``reverse``) or from the start: (offset, word)."""
     out: list[tuple[int, str]] = []
-    if reverse:
-        end = len(run)
-        while end > 0:
-            for n in range(min(_LONGEST_WORD, end), 0, -1):
-                piece = run[end - n : end]
-                if n == 1 or piece in words or piece in article:
-                    out.append((end - n, piece))
-                    end -= n
-                    break
-        return out[::-1]
-    start = 0
-    while start < len(run):
-        for n in range(min(_LONGEST_WORD, len(run) - start), 0, -1):
-            piece = run[start : start + n]
+    at = len(run) if reverse else 0
+    while (room := at if reverse else len(run) - at) > 0:
+        for n in range(min(_LONGEST_WORD, room), 0, -1):
+            first, last = (at - n, at) if reverse else (at, at + n)
+            piece = run[first:last]
             if n == 1 or piece in words or piece in article:
-                out.append((start, piece))
-                start += n
+                out.append((first, piece))
+                at = first if reverse else last
                 break
-    return out
+    return sorted(out)
 
 
 def _merge(spans: list[tuple[int, int]], text: str) -> tuple[str, ...]:
