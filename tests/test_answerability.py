@@ -11,7 +11,15 @@ import numpy as np
 
 from bot.config import Settings
 from bot.core.answer import AnswerKind
-from bot.core.answerability import FOUND, MISSING, UNKNOWN, Answerability, holds, segment
+from bot.core.answerability import (
+    ANSWER_TYPES,
+    FOUND,
+    MISSING,
+    UNKNOWN,
+    Answerability,
+    holds,
+    segment,
+)
 from bot.core.engine import FEATURES, GATES, ArticleBot, RefusalRule
 from bot.core.overview import is_overview
 from bot.messages import CATALOGS
@@ -243,3 +251,18 @@ def test_a_refusal_for_a_missing_type_names_the_type(core: ArticleBot) -> None:
     assert answer_blocks(answer, CATALOGS["zh-Hant"])[0] == "這篇文章沒有給出價格或金額。"
     # Terms the article lacks are named first, as before.
     assert core.ask("津心办的下载地址是什么？").missing == ("下载地址",)
+
+
+def test_every_answer_type_is_named_in_every_catalog(core: ArticleBot) -> None:
+    """A refusal for a missing type says which type, in each language: a type the catalogs
+    do not name would fall back to "does not cover this"."""
+    types = set(ANSWER_TYPES)
+    for kind in types:  # each has the shape that answers it
+        assert not holds(kind, "")
+    for language in CATALOGS:
+        assert set(CATALOGS[language].answer_types) == types, language
+    answer = core.ask("What's the population of Tianjin?")
+    assert answer.kind is AnswerKind.NOT_COVERED and answer.absent == "population"
+    assert render_answer(answer, CATALOGS["en"]).startswith(
+        "The article does not give a population."
+    )

@@ -143,6 +143,10 @@ _HOLDS = {
 }
 
 
+# Every type a question can ask for (the renderers name each in every language).
+ANSWER_TYPES = tuple(_WANTS)
+
+
 def holds(wanted: str | None, passage_text: str) -> bool:
     """Whether a passage holds the type of answer asked for (always, when none is)."""
     return wanted is None or bool(_HOLDS[wanted].search(normalize(passage_text)))
@@ -258,7 +262,7 @@ def _merge(spans: list[tuple[int, int]], text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text[a:b].strip() for a, b in merged))
 
 
-def swapped(norm: str, start: int, end: int, article: str, names: frozenset[str]) -> bool:
+def swaps_a_name(norm: str, start: int, end: int, article: str, names: frozenset[str]) -> bool:
     """Whether the missing name at ``norm[start:end]`` stands where the article writes
     another of its kind, in the same words: 2023年中国网络文明大会 where the article has
     2022年中国网络文明大会, 北京的网络文明大会 where it has 天津网络文明. The question asks
@@ -516,5 +520,7 @@ class Answerability:
             any(_in_focus(norm, a, b) for a, b in spans),
             len(spans) / terms if terms else 0.0,
             verdicts.count(FOUND) / terms if terms else 0.0,
-            swapped=any(swapped(norm, a, b, self.article, self.dictionary.names) for a, b in spans),
+            swapped=any(
+                swaps_a_name(norm, a, b, self.article, self.dictionary.names) for a, b in spans
+            ),
         )
