@@ -75,3 +75,23 @@ def test_greetings_and_chit_chat_are_not_searched(core: ArticleBot) -> None:
     for text in ["你好", "謝謝你！", "thanks, that's helpful", "who are you?", "在吗"]:
         assert core.ask(text).kind.value == "greeting", text
     assert core.ask("你好，津心办有多少注册用户？").answered
+
+
+def test_an_english_question_is_embedded_with_the_articles_own_words(core: ArticleBot) -> None:
+    """e5 matches Chinese to Chinese better than English to Chinese: the article's words for
+    an English question's content words and names go into the text that is embedded."""
+    retriever = core.retriever
+    assert retriever.bridges is not None
+    expanded = retriever.bridges.expanded
+    for asked in ("What is Jinxinban?", "What is Jin Xin Ban?"):
+        said = expanded(asked)
+        assert said.startswith(asked) and "津心办" in said
+    assert "注册" in expanded("How many people registered?")
+    for unchanged in ("津心办是什么？", "What is it?"):
+        assert expanded(unchanged) == unchanged
+    asked = ["What is Jinxinban?", "津心办是什么？"]
+    vectors, ranked_by = retriever.embed(asked)
+    np.testing.assert_allclose(vectors, retriever.encoder.encode_queries(asked), atol=1e-6)
+    np.testing.assert_allclose(
+        ranked_by, retriever.encoder.encode_queries([expanded(q) for q in asked]), atol=1e-6
+    )

@@ -118,8 +118,9 @@ def score(
     retriever = core.retriever
     lexical = lexical or retriever.lexical
     analysed = [Question.of(item.question) for item in items]
-    vectors = retriever.encoder.encode_queries([q.searched for q in analysed])
+    vectors, ranked_by = retriever.embed([q.searched for q in analysed])
     dense = retriever.dense_scores(vectors)
+    ranking_dense = retriever.dense_scores(ranked_by)
     plain = retriever.paragraph_scores(vectors)
     out = []
     checker = core.answerability
@@ -144,7 +145,7 @@ def score(
                 coverage=lexical.coverage(question),
                 cross=cross,
                 relevant=relevant,
-                signals=retriever.cross_signals(question, dense[row]),
+                signals=retriever.cross_signals(question, ranking_dense[row]),
                 evidence=evidence,
                 holds=np.array([holds(evidence.wanted, t) for t in texts]) if evidence else None,
                 reference=retriever.calibration.get(key, 0.0),
