@@ -111,9 +111,11 @@ _WANTS = {
     "date": re.compile(
         r"哪一?年|哪一?天|什么时候|何时|几月|几号|日期|^when\b|what (?:year|date|day)"
     ),
+    # A web address, or where to get an app ("where can I download it"): a link or a store.
     "address": re.compile(
         r"网址|链接|官网|下载地址|\burl\b|web ?address|website address|what(?:'s| is) the website"
-        r"|link to"
+        r"|link to|(?:哪里|哪儿|哪|怎么|怎样|如何)(?:能|可以)?下载"
+        r"|\b(?:where|how) (?:can|do|does|should|to)\b.*\bdownload|\bdownload (?:link|page)"
     ),
 }
 _NUMERAL = r"[\d〇零一二两三四五六七八九十百千万亿]"
@@ -139,7 +141,10 @@ _HOLDS = {
         r"|时期|期间|时代|朝|[春夏秋冬]"
     ),
     "ordinal": re.compile(rf"第\s*{_NUMERAL}+|[冠亚季]军|首位|榜首|之首|最"),
-    "address": re.compile(r"https?://|www\.|\.(?:com|cn|org|net)\b"),
+    "address": re.compile(
+        r"https?://|www\.|\.(?:com|cn|org|net)\b|下载|应用(?:商店|市场)|app ?store|google play"
+        r"|二维码|扫码"
+    ),
 }
 
 
