@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.core.engine import ArticleBot
-from embeddings.retrieval import FusionConfig, fuse
+from embeddings.retrieval import UNSURE, FusionConfig, fuse, fuse_cross, top_margin
 
 
 def test_dense_scores_match_brute_force(core: ArticleBot) -> None:
@@ -89,9 +89,21 @@ def test_an_english_question_is_embedded_with_the_articles_own_words(core: Artic
     assert "注册" in expanded("How many people registered?")
     for unchanged in ("津心办是什么？", "What is it?"):
         assert expanded(unchanged) == unchanged
-    asked = ["What is Jinxinban?", "津心办是什么？"]
-    vectors, ranked_by = retriever.embed(asked)
-    np.testing.assert_allclose(vectors, retriever.encoder.encode_queries(asked), atol=1e-6)
-    np.testing.assert_allclose(
-        ranked_by, retriever.encoder.encode_queries([expanded(q) for q in asked]), atol=1e-6
-    )
+
+
+def test_an_unsure_english_ranking_is_decided_by_the_expansion(core: ArticleBot) -> None:
+    """Only the dense row of an English question whose best two passages are close is
+    replaced, by the cosine of its expansion; a Chinese question's signals are None."""
+    retriever = core.retriever
+    assert retriever.bridges is not None
+    asked = ["What is Jinxinban?", "天津数字化综合发展水平在全国排第几？"]
+    dense = retriever.dense_scores(retriever.encoder.encode_queries(asked))
+    plain = retriever.cross_signals(asked[0], dense[0])
+    english, chinese = retriever.signals_many(asked, dense)
+    assert chinese is None and plain is not None and english is not None
+    np.testing.assert_allclose(english[1:], plain[1:])
+    if top_margin(fuse_cross(plain, retriever.fusion)) < UNSURE:
+        expanded = retriever.encoder.encode_queries([retriever.bridges.expanded(asked[0])])
+        np.testing.assert_allclose(english[0], retriever.dense_scores(expanded)[0], atol=1e-5)
+    else:
+        np.testing.assert_allclose(english[0], plain[0])

