@@ -200,6 +200,21 @@ def test_a_phone_number_a_head_count_and_a_rate_need_their_own_shape() -> None:
     assert holds("area", "面积11966平方公里") and not holds("area", "2022年大会在天津举行")
 
 
+def test_a_post_holder_and_a_download_place_need_their_own_shape() -> None:
+    """"Who is the director" is answered by a passage naming the post, "where can I
+    download it" by a link, a store or a download place."""
+    wants = Answerability.wanted
+    assert wants("Who is the director of the cyberspace office?") == "post"
+    assert wants("天津的网信办主任是谁？") == wants("谁是天津市委书记？") == "post"
+    assert wants("Who is the main character?") is None and wants("谁发明了纸？") is None
+    assert holds("post", "市委网信办主任王某表示") and holds("post", "该公司由他创办")
+    assert not holds("post", "网信办开展网络文明活动")
+    assert wants("津心办APP在哪里下载？") == wants("Where can I download the app?") == "address"
+    assert wants("How many people downloaded the app?") == "headcount"
+    assert holds("address", "可在各大应用商店下载") and holds("address", "扫描二维码即可使用")
+    assert not holds("address", "津心办上线清明专区")
+
+
 def test_a_word_is_not_an_answer_type_in_another_sense() -> None:
     """The Ice Age asks for no age, an electric charge for no price."""
     wants = Answerability.wanted

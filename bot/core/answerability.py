@@ -71,6 +71,12 @@ CHINESE_QUESTION_WORDS = _word_set(
 
 # Answer types: what the question asks for, and what a passage needs to hold to answer it.
 # Checked in this order: the first that matches is what the question wants.
+# Posts a person holds, as a Chinese text names them.
+_POSTS = (
+    "主任|局长|处长|科长|部长|厅长|书记|市长|省长|县长|区长|主席|总理|总统|首相|国王|皇帝|"
+    "董事长|总经理|经理|总裁|院长|校长|主编|负责人|创始人|会长|理事长|行长|总监|秘书长|领导|"
+    "教练|队长|司令|指挥|首席|主管|老板|委员长|议长|首长"
+)
 _WANTS = {
     # "age" asked of someone (what age, Lin's age), not the word in a name (the Ice Age).
     "age": re.compile(
@@ -92,6 +98,13 @@ _WANTS = {
         r"|(?<!in )\bthe (?:total |land |surface )?area of\b"
     ),
     "phone": re.compile(r"电话|热线|手机号|\b(?:tele)?phone\b|\bhotline\b|contact number"),
+    # Who holds a post: answered by a passage that names the post (主任, 局长, 总统 …).
+    "post": re.compile(
+        rf"(?:{_POSTS})(?:是谁|是哪位|叫什么)|谁是.{{0,12}}(?:{_POSTS})"
+        r"|\bwho (?:is|was|are|were) (?:the |its |their )?(?:current |first |new |former )?"
+        r"(?:director|head|chairman|chairwoman|chair|president|mayor|governor|secretary|minister"
+        r"|ceo|founder|leader|manager|principal|dean|editor|coach|captain|commander|chief|boss)\b"
+    ),
     "headcount": re.compile(
         r"多少[个名位]?人(?!口)|几[个名位]?人(?!口)|多少名"
         r"|how many (?:people|persons|participants|visitors|attendees|residents|inhabitants"
@@ -127,6 +140,7 @@ _HOLDS = {
         r"令吉|泰铢|兰特|克朗|韩元|日元|欧元|美元|港元|英镑|澳元|加元|台币|人民币|银|金币)"
         r"|价格|价值|费用|免费|收费|票价|成本|造价|[$¥￥£€]"
     ),
+    "post": re.compile(rf"{_POSTS}|创办|创立|\bceo\b"),
     "phone": re.compile(
         r"(?<!\d)(?:\d{3,4}[-\s]?\d{7,8}|1[3-9]\d{9}|\d{5})(?![\d年.%人万元名个])|电话|热线|拨打"
     ),
