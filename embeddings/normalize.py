@@ -76,6 +76,14 @@ def script_of(text: str) -> str:
 _TITLE = re.compile(r"《[^》]*》|“[^”]*”|「[^」]*」|\"[^\"]*\"")
 
 
+_IDEOGRAPH = re.compile("[\u3400-\u9fff]")
+
+
+def mostly_chinese(text: str) -> bool:
+    """More than half the letters are CJK ideographs (which all count as letters)."""
+    return len(_IDEOGRAPH.findall(text)) > sum(map(str.isalpha, text)) / 2
+
+
 def written_in_english(text: str) -> bool:
     """An English question, which may name a Chinese term ("What is 津心辦?"): no Chinese in
     it, or English words around it — at least two Latin letters for each Chinese character

@@ -18,7 +18,7 @@ from embeddings.dictionary import Dictionary
 from embeddings.encoder import Encoder
 from embeddings.indexed import IndexedArticle
 from embeddings.lexical import LexicalIndex
-from embeddings.normalize import script_of
+from embeddings.normalize import mostly_chinese, script_of
 from embeddings.passages import Passage
 from embeddings.place import priorities
 from embeddings.store import StoredIndex, make_faiss_index
@@ -141,6 +141,14 @@ class Retriever:
         self.dictionary = dictionary
 
     @cached_property
+    def _expands(self) -> bool:
+        """Whether an English question may be expanded here (:meth:`signals_many`): only in an
+        article written mostly in Chinese. In an English one with a Chinese paragraph the
+        expansion's cosine on that paragraph outran the English one that answers ("How much
+        is a return ticket?" quoted 往返票价三十八瑞士法郎 instead of "38 francs")."""
+        return self.bridges is not None and mostly_chinese(self.bridges.article_text)
+
+    @cached_property
     def lexical(self) -> LexicalIndex:
         """Character BM25 over the passages, built by the first question searched here: on a
         shelf most articles are never shortlisted for a given question, and a start should
@@ -222,21 +230,32 @@ class Retriever:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         return self.search_many([query], k)[0]
 
-    def search_many(self, queries: list[str], k: int = 5) -> list[list[Hit]]:
-        """One encoder call for many questions: batching is most of the throughput."""
+    def search_many(
+        self, queries: list[str], k: int = 5, expand: list[bool] | None = None
+    ) -> list[list[Hit]]:
+        """One encoder call for many questions: batching is most of the throughput.
+        ``expand`` says per question whether :meth:`signals_many` may expand it (default: all)."""
         if not queries:
             return []
-        return self.rank_many(queries, self.encoder.encode_queries(queries), k)
+        return self.rank_many(queries, self.encoder.encode_queries(queries), k, expand)
 
-    def rank_many(self, queries: list[str], vectors: np.ndarray, k: int = 5) -> list[list[Hit]]:
+    def rank_many(
+        self,
+        queries: list[str],
+        vectors: np.ndarray,
+        k: int = 5,
+        expand: list[bool] | None = None,
+    ) -> list[list[Hit]]:
         dense, sentences = self.scores(vectors)
-        signals = self.signals_many(queries, dense)
+        signals = self.signals_many(queries, dense, expand)
         return [
             self._rank(query, dense[row], sentences[row], signals[row], k)
             for row, query in enumerate(queries)
         ]
 
-    def signals_many(self, queries: list[str], dense: np.ndarray) -> list[np.ndarray | None]:
+    def signals_many(
+        self, queries: list[str], dense: np.ndarray, expand: list[bool] | None = None
+    ) -> list[np.ndarray | None]:
         """Each question's :meth:`cross_signals`, an unsure English one's dense row from its
         expansion with the article's own words.
 
@@ -247,15 +266,18 @@ class Retriever:
         questions in one call. ``dense`` itself, what the refusal rule reads, stays the
         question's own: an off-topic question expanded with this article's words scores
         close to it (XQuAD English off-topic questions declined fell from 90% to 68% when
-        the rule read the expansion).
+        the rule read the expansion). ``expand`` (default: every question) leaves out those
+        it marks False.
         """
         signals = [self.cross_signals(q, dense[row]) for row, q in enumerate(queries)]
-        if self.bridges is None:
+        if self.bridges is None or not self._expands:
             return signals
+        allowed = expand or [True] * len(queries)
         unsure = {
             row: said
-            for row, (query, found) in enumerate(zip(queries, signals, strict=True))
-            if found is not None
+            for row, (query, found, may) in enumerate(zip(queries, signals, allowed, strict=True))
+            if may
+            and found is not None
             and top_margin(fuse_cross(found, self.fusion)) < UNSURE
             and (said := self.bridges.expanded(query)) != query
         }

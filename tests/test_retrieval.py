@@ -107,3 +107,6 @@ def test_an_unsure_english_ranking_is_decided_by_the_expansion(core: ArticleBot)
         np.testing.assert_allclose(english[0], retriever.dense_scores(expanded)[0], atol=1e-5)
     else:
         np.testing.assert_allclose(english[0], plain[0])
+    kept, _ = retriever.signals_many(asked, dense, expand=[False, False])
+    assert kept is not None
+    np.testing.assert_allclose(kept, plain)

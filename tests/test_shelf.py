@@ -24,7 +24,7 @@ from bot.core.shelf import MAX_ARTICLE_BYTES, Shelf, ShelfError
 from bot.render.html import place_html
 from bot.render.text import where
 from corpus.ingest import BUNDLED_ARTICLE
-from tests.helpers.paths import DATA, fresh_data_dir, run_bot
+from tests.helpers.paths import DATA, ROOT, fresh_data_dir, run_bot
 
 FILES = ("sample_article.md", "mountain_railway.md", "tea_market.md")
 NAMES = ["sample_article", "mountain_railway", "tea_market"]
@@ -103,6 +103,28 @@ def test_a_chosen_article_answers_alone(shelf: Shelf) -> None:
     }
     with pytest.raises(ShelfError, match="no article named 'nope'"):
         shelf.ask(question, article="nope")
+
+
+@pytest.mark.slow
+def test_an_english_question_across_chinese_articles_gets_the_chosen_ones_answer(
+    tmp_path_factory: pytest.TempPathFactory, model_cache: Path
+) -> None:
+    """Searched in several articles, an English question is not expanded in each of them
+    (8 more embeddings a question on a 24-article shelf) but asked again of the article
+    chosen, expanded there: the reply is what that article alone gives."""
+    pool = ROOT / "bot" / "tools" / "data" / "pool"
+    data = fresh_data_dir(tmp_path_factory.mktemp("chinese-shelf"), model_cache)
+    articles = (BUNDLED_ARTICLE, pool / "xquad_00.md", pool / "xquad_01.md")
+    chinese = build_shelf(Settings(data_dir=data, articles=articles))
+    for question in (
+        "What is Jinxinban?",
+        "How many people have registered on Jin Xin Ban?",
+        "Where was the Summer Theatre located?",
+    ):
+        across = chinese.ask(question)
+        assert across.article is not None, across
+        alone = chinese.ask(question, article=across.article)
+        assert across.kind == alone.kind and _shown(across).text == _shown(alone).text
 
 
 def test_nothing_to_search_for_is_answered_once(shelf: Shelf) -> None:

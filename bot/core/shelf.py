@@ -380,6 +380,7 @@ class Shelf:
                 plan.setdefault(name, []).append(i)
         candidates = _gathered(plan, items, analysed, articles, k=k, core_of=self._core)
         best = [early.get(i) or max(found, key=_preference) for i, found in enumerate(candidates)]
+        best = _asked_of_chosen(best, analysed, items, k=k, core_of=self._core)
         return [
             answer
             if answer.quotes or answer.closest
@@ -524,6 +525,36 @@ def _gathered(
     if failed is not None and any(not candidates[i] for i in planned):
         raise failed
     return candidates
+
+
+def _asked_of_chosen(
+    best: list[Answer],
+    analysed: list[Question],
+    items: Catalog,
+    *,
+    k: int,
+    core_of: Callable[[str, Shelved], ArticleBot],
+) -> list[Answer]:
+    """An English question searched in several articles, asked again of the article chosen
+    with its unsure ranking decided by its expansion with that article's words
+    (:meth:`ArticleBot.answer_many`): the reply is what that article alone would give, for
+    one more search instead of one in every article searched."""
+    again: dict[str, list[int]] = {}
+    for i, answer in enumerate(best):
+        shown = answer.quotes[0] if answer.quotes else answer.closest
+        if analysed[i].across > 1 and analysed[i].cross and shown and shown.article:
+            again.setdefault(shown.article, []).append(i)
+    out = list(best)
+    for name, rows in again.items():
+        try:
+            core = core_of(name, items[name])
+        except ShelfError:  # gone since it answered: its first answer stands
+            continue
+        title = items[name].article.title if items.larger_than(1) else None
+        answers = core.answer_many([analysed[i] for i in rows], k, expand=True)
+        for i, answer in zip(rows, answers, strict=True):
+            out[i] = _stamped(answer, name, title)
+    return out
 
 
 def _spoken_of(items: Catalog, chosen: str | None, previous: Turn | None) -> Article:
