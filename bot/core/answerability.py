@@ -16,9 +16,10 @@ the article never mentions (面积, 下载地址, Bitcoin). Each term gets one o
 A missing term whose encoder neighbour among the article's own words is close (骗局 ~
 詐騙) counts as found, so a paraphrase is not refused for its synonym. The second
 check is the answer's type: "how many" wants a number in the passage, "when" a date,
-"how old" an age, "how much does it cost" a price, "website" an address; a passage
-that shares the words but holds no such thing is no answer. Types whose answer has
-no shape that holds across texts (who, which company) are not checked.
+"how old" an age, "how much does it cost" a price, "website" or "where can I download
+it" an address, "who is the director" a post; a passage that shares the words but holds
+no such thing is no answer. Types whose answer has no shape that holds across texts
+(who did it, which company) are not checked.
 """
 
 from __future__ import annotations
@@ -69,14 +70,15 @@ CHINESE_QUESTION_WORDS = _word_set(
     觉得 认为 有人"""
 )
 
-# Answer types: what the question asks for, and what a passage needs to hold to answer it.
-# Checked in this order: the first that matches is what the question wants.
 # Posts a person holds, as a Chinese text names them.
 _POSTS = (
     "主任|局长|处长|科长|部长|厅长|书记|市长|省长|县长|区长|主席|总理|总统|首相|国王|皇帝|"
     "董事长|总经理|经理|总裁|院长|校长|主编|负责人|创始人|会长|理事长|行长|总监|秘书长|领导|"
     "教练|队长|司令|指挥|首席|主管|老板|委员长|议长|首长"
 )
+
+# Answer types: what the question asks for, and what a passage needs to hold to answer it.
+# Checked in this order: the first that matches is what the question wants.
 _WANTS = {
     # "age" asked of someone (what age, Lin's age), not the word in a name (the Ice Age).
     "age": re.compile(
