@@ -125,6 +125,8 @@ def test_an_english_question_across_chinese_articles_gets_the_chosen_ones_answer
         assert across.article is not None, across
         alone = chinese.ask(question, article=across.article)
         assert across.kind == alone.kind and _shown(across).text == _shown(alone).text
+    # Ranked as asked in every article, the bundled one quoted 思想是行动的先导… for it.
+    assert "津心" in _shown(chinese.ask("What is Jinxinban?")).text
 
 
 def test_nothing_to_search_for_is_answered_once(shelf: Shelf) -> None:
