@@ -218,18 +218,23 @@ class Bridges:
                         out.append(word_id)
         return out
 
-    @cached_property
-    def _romanised(self) -> dict[str, str]:
-        """Each pinyin token (:func:`pinyin_tokens`) → the article's characters it spells."""
-        out: dict[str, str] = {}
-        for text, runs in zip(self._texts, self.tables.syllables, strict=True):
-            for chars, run in zip(_CJK.findall(text), runs, strict=False):
-                if len(chars) != len(run):  # a character pypinyin spelt in two parts
-                    continue
-                for n in PINYIN_SPANS:
-                    for i in range(len(run) - n + 1):
-                        out.setdefault("".join(run[i : i + n]), normalize(chars[i : i + n]))
-        return out
+    def _spelt(self, token: str) -> str | None:
+        """The article's characters a pinyin token (:func:`pinyin_tokens`) spells, read from
+        the first passage that has it: the pinyin BM25 table already says which passages do,
+        and a map of every token to its characters would double the pinyin's memory."""
+        row = self._pinyin_index.get(token)
+        if row is None:
+            return None
+        passage = int(self._pinyin[row].indices.min())
+        runs = self.tables.syllables[passage]
+        for chars, run in zip(_CJK.findall(self._texts[passage]), runs, strict=False):
+            if len(chars) != len(run):  # a character pypinyin spelt in two parts
+                continue
+            for n in PINYIN_SPANS:
+                for i in range(len(run) - n + 1):
+                    if "".join(run[i : i + n]) == token:
+                        return normalize(chars[i : i + n])
+        return None
 
     def _commonest(self, words: tuple[str, ...]) -> str | None:
         """The word the article uses most; a single character only when nothing longer
@@ -251,12 +256,8 @@ class Bridges:
         words = [self._commonest(self.translations(s)) for s in english_stems(question, True)]
         for name in _NAME.findall(question):
             parts = name.lower().split()
-            words.append(
-                next(
-                    (self._romanised[t] for t in ("".join(parts), *parts) if t in self._romanised),
-                    None,
-                )
-            )
+            spelt = (self._spelt(t) for t in ("".join(parts), *parts))
+            words.append(next((w for w in spelt if w), None))
         added = [w for w in dict.fromkeys(words) if w]
         return f"{question} {' '.join(added)}" if added else question
 
