@@ -23,7 +23,8 @@ its words times its paragraphs.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -50,20 +51,20 @@ def _runs(text: str) -> list[str]:
     return _CJK.findall(normalize(text))
 
 
-def _article_words(texts: list[str], glosses: dict[str, list[str]]) -> list[str]:
-    """Every dictionary word with a gloss that occurs in the texts, sorted.
+def _article_words(texts: list[str], glosses: Mapping[str, object]) -> Counter[str]:
+    """Every dictionary word with a gloss that occurs in the texts, and how often.
 
     Single characters keep a gloss only when they abbreviate a place (冀 "short name for
-    Hebei", 津 "abbr. for Tianjin"), which names one thing (see :func:`gloss_stems`).
+    Hebei", 津 "abbr. for Tianjin"), which names one thing (see :func:`gloss_shares`).
     """
-    found: set[str] = set()
+    found: Counter[str] = Counter()
     for text in texts:
         for run in _runs(text):
             for i in range(len(run)):
                 for n in range(1, min(MAX_WORD, len(run) - i) + 1):
                     if run[i : i + n] in glosses:
-                        found.add(run[i : i + n])
-    return sorted(found)
+                        found[run[i : i + n]] += 1
+    return found
 
 
 def pinyin_syllables(text: str) -> list[list[str]]:
@@ -77,8 +78,8 @@ def pinyin_syllables(text: str) -> list[list[str]]:
 class BridgeTables:
     """The article's own slice of the dictionary and its pinyin; JSON-serialisable.
 
-    ``stems`` maps an English stem to indexes into ``words`` (sorted, so candidates
-    always come in the same order); ``syllables`` holds each passage's pinyin runs.
+    ``stems`` maps an English stem to indexes into ``words``, the likeliest translation
+    first (:func:`build_tables`); ``syllables`` holds each passage's pinyin runs.
     """
 
     words: tuple[str, ...]
@@ -102,16 +103,27 @@ class BridgeTables:
 
 
 def build_tables(texts: list[str], dictionary: Dictionary) -> BridgeTables:
-    """Keep only what this article's ``texts`` need of the shared dictionary."""
+    """Keep only what this article's ``texts`` need of the shared dictionary.
+
+    A stem's candidates are ordered likeliest first: a word of two or more characters
+    before a single one (它 and 的 gloss too much to say what a question is about), then
+    by the share of a gloss sense the stem is times how often the article uses the word,
+    so "make" reads 制作 ("to make") before 发奋 ("to make an effort") unless the article
+    says 发奋 far more often. The expansion appends the first (:meth:`Bridges.expanded`).
+    """
     glosses = dictionary.glosses()
-    words = _article_words(texts, glosses)
-    stems: dict[str, list[int]] = defaultdict(list)
+    counts = _article_words(texts, glosses)
+    words = sorted(counts)
+    stems: dict[str, list[tuple[bool, float, int]]] = defaultdict(list)
     for index, word in enumerate(words):
-        for stem in glosses[word]:
-            stems[stem].append(index)
+        for stem, share in glosses[word].items():
+            stems[stem].append((len(word) > 1, share * counts[word], index))
     return BridgeTables(
         words=tuple(words),
-        stems={stem: tuple(ids) for stem, ids in stems.items()},
+        stems={
+            stem: tuple(i for *_, i in sorted(ranked, key=lambda c: c[:2], reverse=True))
+            for stem, ranked in stems.items()
+        },
         syllables=tuple(tuple(tuple(run) for run in pinyin_syllables(text)) for text in texts),
     )
 
@@ -236,15 +248,9 @@ class Bridges:
                         return normalize(chars[i : i + n])
         return None
 
-    def _commonest(self, words: tuple[str, ...]) -> str | None:
-        """The word the article uses most; a single character only when nothing longer
-        translates (它 and 的 gloss too much to say what a question is about)."""
-        longer = [w for w in words if len(w) > 1] or list(words)
-        return max(longer, key=self.article_text.count, default=None)
-
     def expanded(self, question: str) -> str:
         """An English question followed by the article's own words for it: per content
-        word, its commonest translation in the article; per capitalised name, the
+        word, its likeliest translation in the article; per capitalised name, the
         characters whose pinyin spells it ("Jinxinban" → 津心办).
 
         Measured on the pool's English questions (README "How good is it?"): the cosine
@@ -253,7 +259,7 @@ class Bridges:
         """
         if _CJK.search(question):
             return question
-        words = [self._commonest(self.translations(s)) for s in english_stems(question, True)]
+        words = [next(iter(self.translations(s)), None) for s in english_stems(question, True)]
         for name in _NAME.findall(question):
             parts = name.lower().split()
             spelt = (self._spelt(t) for t in ("".join(parts), *parts))
@@ -262,6 +268,7 @@ class Bridges:
         return f"{question} {' '.join(added)}" if added else question
 
     def translations(self, stem: str) -> tuple[str, ...]:
+        """The article's words for an English stem, likeliest first."""
         return tuple(self.tables.words[i] for i in self.tables.stems.get(stem, ()))
 
     def lexicon_scores(self, question: str) -> np.ndarray:

@@ -30,7 +30,7 @@ from embeddings.normalize import normalize
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3  # 3: each gloss stem with its share of a sense
 SERVING_FILE = "cedict-serving.json.gz"
 GLOSSES_FILE = "cedict-glosses.json.gz"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -51,10 +51,13 @@ def _stamp() -> dict[str, object]:
     return {"format": FORMAT, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def gloss_stems(glosses: list[str], single: bool = False) -> list[str]:
-    """Stems of a headword's English glosses; a ``single`` character keeps only what it
-    abbreviates (冀 → Hebei, not "to hope for")."""
-    stems: list[str] = []
+def gloss_shares(glosses: list[str], single: bool = False) -> dict[str, float]:
+    """Stems of a headword's English glosses, each with the largest share of one sense it
+    is: 1 for "make" in 制作 ("to make; to manufacture"), 1/2 in 发奋 ("to make an effort").
+    How surely the English word means the headword: the lexicon's candidates for a stem
+    are ordered by it (:func:`embeddings.bridges.build_tables`). A ``single`` character
+    keeps only what it abbreviates (冀 → Hebei, not "to hope for")."""
+    shares: dict[str, float] = {}
     for raw in glosses:
         if single and not _ABBREVIATION.match(raw):
             continue
@@ -62,8 +65,11 @@ def gloss_stems(glosses: list[str], single: bool = False) -> list[str]:
         gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text).strip().lower()
         if not gloss or _SKIP_GLOSS.match(gloss):
             continue
-        stems.extend(english_stems(gloss))
-    return list(dict.fromkeys(stems))
+        for sense in gloss.split(";"):
+            stems = english_stems(sense)
+            for stem in stems:
+                shares[stem] = max(shares.get(stem, 0.0), 1 / len(stems))
+    return shares
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,14 @@ class Dictionary:
         """Whether the dictionary translates this English stem at all."""
         return stem in self.common_stems or stem in self.name_stems
 
-    def glosses(self) -> dict[str, list[str]]:
-        """Headword → gloss stems, for building an article's tables."""
+    def glosses(self) -> dict[str, dict[str, float]]:
+        """Headword → gloss stems and their shares (:func:`gloss_shares`), for building an
+        article's tables."""
         return _glosses(self.folder)
 
 
-def _parse() -> tuple[dict[str, list[str]], dict[str, object]]:
-    """Headword → gloss stems, and the serving tables, from the dictionary text."""
+def _parse() -> tuple[dict[str, dict[str, float]], dict[str, object]]:
+    """Headword → gloss stems and shares, and the serving tables, from the dictionary text."""
     raw: dict[str, list[str]] = defaultdict(list)
     common: set[str] = set()
     with _source().open("rb") as handle, gzip.open(handle, "rt", encoding="utf-8") as lines:
@@ -104,7 +111,7 @@ def _parse() -> tuple[dict[str, list[str]], dict[str, object]]:
                 raw[headword].extend(glosses.split("/"))
                 if not reading[:1].isupper():
                     common.add(headword)
-    glosses = {w: gloss_stems(g, single=len(w) == 1) for w, g in raw.items()}
+    glosses = {w: gloss_shares(g, single=len(w) == 1) for w, g in raw.items()}
     names = {w for w in raw if w not in common}
     common_count: Counter[str] = Counter(s for w in common for s in glosses[w])
     name_count: Counter[str] = Counter(s for w in names for s in glosses[w])
@@ -162,7 +169,7 @@ def _parsed() -> dict[str, dict[str, Any]]:
 
 
 @lru_cache(maxsize=4)
-def _glosses(folder: Path | None) -> dict[str, list[str]]:
+def _glosses(folder: Path | None) -> dict[str, dict[str, float]]:
     return dict(_derived(folder, GLOSSES_FILE)["glosses"])
 
 

@@ -28,7 +28,7 @@ from embeddings.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8  # 8: a stem's translations likeliest first (bridges.build_tables)
 INDEX_FILE = "index.faiss"
 SENTENCES_FILE = "sentences.faiss"
 PASSAGES_FILE = "passages.json"

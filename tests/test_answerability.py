@@ -25,7 +25,8 @@ from bot.core.overview import is_overview
 from bot.messages import CATALOGS
 from bot.render.html import answer_blocks
 from bot.render.text import render_answer
-from embeddings.bridges import build_tables
+from embeddings.bridges import Bridges, build_tables
+from embeddings.dictionary import gloss_shares
 from embeddings.store import BRIDGES_FILE, MANIFEST_FILE
 
 
@@ -47,6 +48,31 @@ def test_lexicon_bridges_english_words_to_the_articles_words(core: ArticleBot) -
     assert "网民" in bridges.translations("netizen")
     # A place abbreviation stands for its place: 京津冀 answers a question naming Hebei.
     assert "冀" in bridges.translations("hebei")
+
+
+def test_a_gloss_stem_counts_for_the_share_of_a_sense_it_is() -> None:
+    assert gloss_shares(["to make; to manufacture"]) == {"make": 1.0, "manufactur": 1.0}
+    assert gloss_shares(["to make an effort", "to push for sth"]) == {
+        "make": 0.5,
+        "effort": 0.5,
+        "push": 1.0,
+    }
+    # A single character keeps only the place it abbreviates.
+    assert gloss_shares(["to hope for", "short name for Hebei"], single=True) == {"hebei": 1.0}
+
+
+def test_a_stems_likeliest_translation_comes_first(core: ArticleBot) -> None:
+    """By share of a gloss sense times the article's use: 制作 is "to make", 发奋 "to make an
+    effort"; said once each, "make" reads 制作, and 发奋 only where the article says it
+    far more often. The expansion appends the first."""
+    dictionary = core.retriever.dictionary
+    assert dictionary is not None
+    once = build_tables(["大家发奋努力。", "他们制作了节目。"], dictionary)
+    assert once.words[once.stems["make"][0]] == "制作"
+    often = build_tables(["大家发奋努力，发奋图强，发奋学习。", "他们制作了节目。"], dictionary)
+    assert often.words[often.stems["make"][0]] == "发奋"
+    bridges = Bridges(once, ["大家发奋努力。", "他们制作了节目。"])
+    assert bridges.expanded("What did they make?") == "What did they make? 制作"
 
 
 def test_tables_are_deterministic_and_persisted(core: ArticleBot, settings: Settings) -> None:
