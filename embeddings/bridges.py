@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embeddings.dictionary import Dictionary
+from embeddings.dictionary import Dictionary, unpacked
 from embeddings.english import english_stems
 from embeddings.normalize import normalize
 
@@ -116,7 +116,7 @@ def build_tables(texts: list[str], dictionary: Dictionary) -> BridgeTables:
     words = sorted(counts)
     stems: dict[str, list[tuple[bool, float, int]]] = defaultdict(list)
     for index, word in enumerate(words):
-        for stem, share in glosses[word].items():
+        for stem, share in unpacked(glosses[word]).items():
             stems[stem].append((len(word) > 1, share * counts[word], index))
     return BridgeTables(
         words=tuple(words),

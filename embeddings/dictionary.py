@@ -30,7 +30,7 @@ from embeddings.normalize import normalize
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # 3: each gloss stem with its share of a sense
+FORMAT = 4  # 4: each gloss stem with its share of a sense, packed (:func:`packed`)
 SERVING_FILE = "cedict-serving.json.gz"
 GLOSSES_FILE = "cedict-glosses.json.gz"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -72,6 +72,22 @@ def gloss_shares(glosses: list[str], single: bool = False) -> dict[str, float]:
     return shares
 
 
+def packed(shares: dict[str, float]) -> str:
+    """A headword's stems and shares as one string, "make manufactur effort/2" (a stem one
+    of n words of its sense is written stem/n). As JSON objects the table took 0.35 s to
+    load against 0.08 s as strings: an indexing process loads it once."""
+    return " ".join(s if share == 1 else f"{s}/{round(1 / share)}" for s, share in shares.items())
+
+
+def unpacked(entry: str) -> dict[str, float]:
+    """:func:`packed` undone: stem → share."""
+    out = {}
+    for item in entry.split():
+        stem, _, words = item.partition("/")
+        out[stem] = 1 / int(words) if words else 1.0
+    return out
+
+
 @dataclass(frozen=True)
 class Dictionary:
     """What serving reads of CC-CEDICT; the glosses (index time only) load on demand.
@@ -91,14 +107,14 @@ class Dictionary:
         """Whether the dictionary translates this English stem at all."""
         return stem in self.common_stems or stem in self.name_stems
 
-    def glosses(self) -> dict[str, dict[str, float]]:
-        """Headword → gloss stems and their shares (:func:`gloss_shares`), for building an
-        article's tables."""
+    def glosses(self) -> dict[str, str]:
+        """Headword → its gloss stems and their shares (:func:`gloss_shares`), packed
+        (:func:`unpacked` reads one), for building an article's tables."""
         return _glosses(self.folder)
 
 
-def _parse() -> tuple[dict[str, dict[str, float]], dict[str, object]]:
-    """Headword → gloss stems and shares, and the serving tables, from the dictionary text."""
+def _parse() -> tuple[dict[str, str], dict[str, object]]:
+    """Headword → packed gloss stems and shares, and the serving tables, from the text."""
     raw: dict[str, list[str]] = defaultdict(list)
     common: set[str] = set()
     with _source().open("rb") as handle, gzip.open(handle, "rt", encoding="utf-8") as lines:
@@ -126,7 +142,7 @@ def _parse() -> tuple[dict[str, dict[str, float]], dict[str, object]]:
         "common_stems": sorted(common_stems),
         "name_stems": sorted(name_stems),
     }
-    return {w: s for w, s in glosses.items() if s}, serving
+    return {w: packed(s) for w, s in glosses.items() if s}, serving
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -169,7 +185,7 @@ def _parsed() -> dict[str, dict[str, Any]]:
 
 
 @lru_cache(maxsize=4)
-def _glosses(folder: Path | None) -> dict[str, dict[str, float]]:
+def _glosses(folder: Path | None) -> dict[str, str]:
     return dict(_derived(folder, GLOSSES_FILE)["glosses"])
 
 

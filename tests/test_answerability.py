@@ -26,7 +26,7 @@ from bot.messages import CATALOGS
 from bot.render.html import answer_blocks
 from bot.render.text import render_answer
 from embeddings.bridges import Bridges, build_tables
-from embeddings.dictionary import gloss_shares
+from embeddings.dictionary import gloss_shares, packed, unpacked
 from embeddings.store import BRIDGES_FILE, MANIFEST_FILE
 
 
@@ -59,6 +59,9 @@ def test_a_gloss_stem_counts_for_the_share_of_a_sense_it_is() -> None:
     }
     # A single character keeps only the place it abbreviates.
     assert gloss_shares(["to hope for", "short name for Hebei"], single=True) == {"hebei": 1.0}
+    shares = gloss_shares(["to surge like the tide", "to make an effort"])
+    assert packed(shares) == "surg/3 like/3 tide/3 make/2 effort/2"
+    assert unpacked(packed(shares)) == shares
 
 
 def test_a_stems_likeliest_translation_comes_first(core: ArticleBot) -> None:
