@@ -109,7 +109,7 @@ def build_tables(texts: list[str], dictionary: Dictionary) -> BridgeTables:
     before a single one (它 and 的 gloss too much to say what a question is about), then
     by the share of a gloss sense the stem is times how often the article uses the word,
     so "make" reads 制作 ("to make") before 发奋 ("to make an effort") unless the article
-    says 发奋 far more often. The expansion appends the first (:meth:`Bridges.expanded`).
+    says 发奋 more than twice as often. The expansion appends the first (:meth:`Bridges.expanded`).
     """
     glosses = dictionary.glosses()
     counts = _article_words(texts, glosses)

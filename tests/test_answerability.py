@@ -65,17 +65,18 @@ def test_a_gloss_stem_counts_for_the_share_of_a_sense_it_is() -> None:
 
 
 def test_a_stems_likeliest_translation_comes_first(core: ArticleBot) -> None:
-    """By share of a gloss sense times the article's use: 制作 is "to make", 发奋 "to make an
-    effort"; said once each, "make" reads 制作, and 发奋 only where the article says it
-    far more often. The expansion appends the first."""
+    """By share of a gloss sense times the article's use: 制作 is all of "to make", 发奋 half
+    of "to make an effort". Said twice against once, 发奋 was the commonest and the one
+    appended; now 制作 is, and 发奋 only where the article says it more than twice as often."""
     dictionary = core.retriever.dictionary
     assert dictionary is not None
-    once = build_tables(["大家发奋努力。", "他们制作了节目。"], dictionary)
-    assert once.words[once.stems["make"][0]] == "制作"
-    often = build_tables(["大家发奋努力，发奋图强，发奋学习。", "他们制作了节目。"], dictionary)
+    twice = ["他们发奋学习，再次发奋。", "他们制作了节目。"]
+    tables = build_tables(twice, dictionary)
+    assert [tables.words[i] for i in tables.stems["make"]] == ["制作", "发奋"]
+    thrice = ["他们发奋学习，再次发奋，一直发奋。", "他们制作了节目。"]
+    often = build_tables(thrice, dictionary)
     assert often.words[often.stems["make"][0]] == "发奋"
-    bridges = Bridges(once, ["大家发奋努力。", "他们制作了节目。"])
-    assert bridges.expanded("What did they make?") == "What did they make? 制作"
+    assert Bridges(tables, twice).expanded("What did they make?") == "What did they make? 制作"
 
 
 def test_tables_are_deterministic_and_persisted(core: ArticleBot, settings: Settings) -> None:
